@@ -1,0 +1,66 @@
+"""The ``hilt`` command line.
+
+Each sub-command lives in a small module with ``register(subparsers)``; this file only assembles them
+and turns user errors into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import HiltError
+
+DESCRIPTION = """\
+hilt: hardware-in-the-loop training for FPGA CNN accelerators.
+
+Turns an ONNX CNN into fixed-point HLS forward/backward pipelines for Zynq boards, and trains the
+model for the chip it runs on. MODEL arguments take an ONNX file or a zoo name (see `hilt zoo list`).
+"""
+
+EPILOG = """\
+examples:
+  hilt zoo export lenet5 -o lenet5.onnx
+  hilt train lenet5.onnx -o lenet5_trained.onnx          # bundled MNIST-5k, float32 SGD
+  hilt eval lenet5_trained.onnx --backend float,golden   # float vs int8 accuracy on held-out images
+  hilt info alexnet                                      # layer table of the zoo AlexNet
+  hilt dse lenet5 --board zcu104 --freq 200 --mode train
+"""
+
+
+def _command_modules():
+    from .commands import models, training
+    from .dse import command as dse_command
+
+    return [models, training, dse_command]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hilt", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"hilt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except HiltError as err:
+        print(f"hilt: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("hilt: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""``hilt info``, ``hilt infer`` and ``hilt zoo``: looking at and running a model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import HiltError
+from ..fileio import atomic_path
+from ..loading import load_network
+from .common import load_npy, shape_str, table, write_json
+
+BACKENDS = ("float", "golden")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("info", help="layer table of a model: op, shapes, parameters, MACs",
+                       description="Print each layer of MODEL (ONNX file or zoo name) with its op, input and "
+                                   "output shapes, parameter count and multiply-accumulates per sample.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--json", metavar="FILE", help="also write the table as JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("infer", help="run a model on a .npy batch (float reference or int8 golden model)",
+                       description="Run MODEL on an NCHW float32 batch and save the outputs. The golden "
+                                   "backend is the bit-exact fixed-point model every hardware implementation "
+                                   "is checked against; it calibrates on the input batch unless --quantized "
+                                   "names a directory written by `hilt quantize`.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--input", required=True, metavar="X.npy", help="NCHW float32 batch (or one CHW sample)")
+    p.add_argument("--output", required=True, metavar="Y.npy", help="where to write the outputs")
+    p.add_argument("--backend", choices=BACKENDS, default="float")
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="golden: operand width (default 8)")
+    p.add_argument("--quantized", metavar="QDIR", help="golden: formats and weights from `hilt quantize`")
+    p.add_argument("--int", dest="raw_int", action="store_true",
+                   help="golden: write the integer logits instead of their float values")
+    p.set_defaults(func=cmd_infer)
+
+    p = sub.add_parser("zoo", help="built-in models (list, export to ONNX)",
+                       description="The model zoo: LeNet-5, the SVHN and CIFAR-10 nets of the BP-pipeline "
+                                   "paper, and AlexNet as PipeCNN runs it, built directly as ONNX.")
+    zsub = p.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
+    zl = zsub.add_parser("list", help="list the zoo models")
+    zl.set_defaults(func=cmd_zoo_list)
+    ze = zsub.add_parser("export", help="write a zoo model as ONNX")
+    ze.add_argument("name")
+    ze.add_argument("-o", "--output", required=True, metavar="FILE.onnx")
+    ze.add_argument("--seed", type=int, default=0, help="seed of the random initial weights (default 0)")
+    ze.set_defaults(func=cmd_zoo_export)
+
+
+def layer_rows(net) -> list[dict]:
+    shape_in = net.input_shape
+    rows = []
+    for layer in net.layers:
+        rows.append({"name": layer.name, "op": layer.op, "input": list(layer.in_shape or shape_in),
+                     "output": list(layer.out_shape), "params": layer.param_count, "macs": layer.macs})
+    return rows
+
+
+def cmd_info(args) -> int:
+    net = load_network(args.model)
+    rows = layer_rows(net)
+    text_rows = [[r["name"], r["op"], shape_str(r["input"]), shape_str(r["output"]), f"{r['params']:,}",
+                  f"{r['macs']:,}"] for r in rows]
+    text_rows.append(["total", "", shape_str(net.input_shape), shape_str(net.output_shape),
+                      f"{net.param_count:,}", f"{net.macs:,}"])
+    print(f"model {net.name}: {len(net.layers)} layers, {net.param_count / 1e6:.2f} M parameters, "
+          f"{net.macs / 1e6:.1f} M MACs per sample")
+    print(table(text_rows, ["layer", "op", "input", "output", "params", "MACs"], right={4, 5}))
+    if args.json:
+        write_json(args.json, {"name": net.name, "input_shape": list(net.input_shape), "layers": rows,
+                               "params": net.param_count, "macs": net.macs})
+    return 0
+
+
+def _as_batch(x: np.ndarray, net) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.shape == tuple(net.input_shape):
+        x = x[None]
+    if x.shape[1:] != tuple(net.input_shape):
+        raise HiltError(f"input shape {shape_str(x.shape)} does not match the model input "
+                        f"Nx{shape_str(net.input_shape)}")
+    return x
+
+
+def cmd_infer(args) -> int:
+    net = load_network(args.model)
+    x = _as_batch(load_npy(args.input), net)
+    if args.backend == "float":
+        from ..reference import forward
+
+        y = forward(net, x)
+    else:
+        from .. import golden
+        from ..quant import QModel, quantize
+
+        q = QModel.load(args.quantized) if args.quantized else quantize(net, x, bits=args.bits)
+        logits = golden.forward(q, x)
+        y = logits if args.raw_int else golden.dequantize(q, logits)
+    with atomic_path(args.output) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, y)
+    print(f"{args.backend}: {x.shape[0]} samples -> {args.output} {shape_str(y.shape)} {y.dtype}")
+    return 0
+
+
+def cmd_zoo_list(args) -> int:
+    from .. import zoo
+
+    for name in zoo.names():
+        print(f"{name:10s} {zoo.describe(name)}")
+    return 0
+
+
+def cmd_zoo_export(args) -> int:
+    from .. import zoo
+
+    if args.name not in zoo.names():
+        raise HiltError(f"{args.name}: not a zoo model (zoo: {', '.join(zoo.names())})")
+    import onnx
+
+    model = zoo.build(args.name, seed=args.seed)
+    with atomic_path(args.output) as tmp:
+        onnx.save(model, str(tmp))
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,140 @@
+"""``hilt train``, ``hilt quantize`` and ``hilt eval``: host training and fixed-point accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import HiltError
+from ..fileio import atomic_path
+from ..loading import load_network
+from .common import add_data_argument, positive_int, table, write_json
+
+
+def register(sub) -> None:
+    from ..train import SGDConfig
+
+    d = SGDConfig()
+    p = sub.add_parser("train", help="train a model on the host (float32 SGD) and save it as ONNX",
+                       description="Train MODEL with mini-batch SGD (momentum, weight decay, cosine schedule) "
+                                   "on the bundled MNIST-5k or --data, report held-out accuracy per epoch, and "
+                                   "write the trained model as ONNX. Deterministic for a given --seed.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("-o", "--output", required=True, metavar="TRAINED.onnx")
+    add_data_argument(p)
+    p.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"(default {d.epochs})")
+    p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"(default {d.batch_size})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    p.add_argument("--momentum", type=float, default=d.momentum, help=f"(default {d.momentum})")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"(default {d.weight_decay})")
+    p.add_argument("--schedule", choices=("cosine", "constant"), default=d.schedule)
+    p.add_argument("--seed", type=int, default=d.seed, help="shuffling seed (default 0)")
+    p.add_argument("--metrics", metavar="FILE.json", help="write the config and per-epoch metrics as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("quantize", help="calibrate fixed-point formats and write the quantized model",
+                       description="Choose per-tensor fixed-point formats for MODEL on calibration images "
+                                   "and write the quantized model (integer weights, formats, shifts) to a "
+                                   "directory that `hilt infer --quantized` and later stages read.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("-o", "--output", required=True, metavar="QDIR")
+    add_data_argument(p)
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8)
+    p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")
+    p.set_defaults(func=cmd_quantize)
+
+    p = sub.add_parser("eval", help="accuracy of a model on held-out data (float and/or fixed point)",
+                       description="Top-1 accuracy of MODEL on the held-out images of --data, with the float "
+                                   "reference and/or the golden fixed-point model calibrated on training images.")
+    p.add_argument("model", metavar="MODEL")
+    add_data_argument(p)
+    p.add_argument("--backend", default="float,golden", metavar="LIST",
+                   help="comma-separated: float, golden (default: float,golden)")
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8)
+    p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")
+    p.add_argument("--json", metavar="FILE", help="write the accuracies as JSON")
+    p.set_defaults(func=cmd_eval)
+
+
+def load_splits(spec: str, net):
+    """(train, held_out) data sets of ``spec``, fitted to the network's input shape."""
+    from .. import data
+
+    train_ds, test_ds = data.load_splits(spec)
+    return data.fit_to(train_ds, net.input_shape), data.fit_to(test_ds, net.input_shape)
+
+
+def _check_classes(net, ds) -> None:
+    n_out = net.output_shape[0]
+    if int(ds.y.max()) >= n_out:
+        raise HiltError(f"model {net.name} has {n_out} outputs but the data has labels up to {int(ds.y.max())}")
+
+
+def cmd_train(args) -> int:
+    from ..frontend import export_onnx
+    from ..train import SGDConfig, train
+
+    net = load_network(args.model)
+    train_ds, test_ds = load_splits(args.data, net)
+    _check_classes(net, train_ds)
+    config = SGDConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+                       weight_decay=args.weight_decay, schedule=args.schedule, seed=args.seed)
+    print(f"training {net.name} on {len(train_ds)} images ({args.data}), {len(test_ds)} held out")
+    result = train(net, train_ds.x, train_ds.y, config, val=(test_ds.x, test_ds.y), progress=not args.quiet)
+    export_onnx(result.network, args.output)
+    final = result.final
+    print(f"held-out accuracy {final['val_accuracy']:.4f} after {config.epochs} epochs -> {args.output}")
+    if args.metrics:
+        write_json(args.metrics, {"config": vars(config), "data": args.data, "history": result.history})
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    from ..quant import quantize
+
+    net = load_network(args.model)
+    train_ds, _ = load_splits(args.data, net)
+    q = quantize(net, train_ds.x[: args.calib], bits=args.bits)
+    with atomic_path(args.output) as tmp:
+        q.save(tmp)
+    print(q.summary())
+    print(f"wrote {args.output}")
+    return 0
+
+
+def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = 1000) -> dict[str, float]:
+    """Held-out accuracy per backend; the golden model calibrates on training images only."""
+    results = {}
+    for backend in backends:
+        if backend == "float":
+            from ..train import evaluate_float
+
+            results["float"] = evaluate_float(net, test_ds.x, test_ds.y)
+        elif backend == "golden":
+            from .. import golden
+            from ..quant import quantize
+
+            q = quantize(net, train_ds.x[:calib], bits=bits)
+            pred = golden.predict(q, test_ds.x)
+            results[f"golden_int{bits}"] = float(np.mean(pred == test_ds.y))
+        else:
+            raise HiltError(f"--backend {backend}: unknown backend (choose from float, golden)")
+    return results
+
+
+def cmd_eval(args) -> int:
+    net = load_network(args.model)
+    train_ds, test_ds = load_splits(args.data, net)
+    backends = [b.strip() for b in args.backend.split(",") if b.strip()]
+    results = evaluate(net, backends, train_ds, test_ds, bits=args.bits, calib=args.calib)
+    rows = [[name, f"{acc * 100:.2f}%"] for name, acc in results.items()]
+    if "float" in results and len(results) > 1:
+        for name, acc in results.items():
+            if name != "float":
+                rows.append([f"{name} - float", f"{(acc - results['float']) * 100:+.2f} points"])
+    print(f"{net.name} on {len(test_ds)} held-out images ({args.data})")
+    print(table(rows, ["backend", "accuracy"], right={1}))
+    if args.json:
+        write_json(args.json, {"model": net.name, "data": args.data, "held_out": len(test_ds),
+                               "accuracy": results})
+    return 0

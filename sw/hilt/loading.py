@@ -1,0 +1,20 @@
+"""Turning what a user typed as MODEL into a network: an ONNX file, or the name of a zoo model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import HiltError
+from .frontend import import_onnx
+from .ir import Network
+
+
+def load_network(spec: str) -> Network:
+    """Import ``spec`` as an ONNX path, or build the zoo model of that name."""
+    from . import zoo
+
+    if Path(spec).exists():
+        return import_onnx(spec)
+    if spec in zoo.names():
+        return import_onnx(zoo.build(spec))
+    raise HiltError(f"{spec}: no such ONNX file and not a zoo model (zoo: {', '.join(zoo.names())})")
