@@ -29,11 +29,26 @@ examples:
 """
 
 
-def _command_modules():
-    from .commands import models, training
-    from .dse import command as dse_command
+COMMAND_MODULES = (
+    "hilt.commands.models",    # info, infer, zoo
+    "hilt.commands.training",  # train, quantize, eval
+    "hilt.dse.command",        # dse
+    "hilt.codegen.command",    # compile, csim
+    "hilt.commands.chip",      # sweep, finetune, faults, profile
+)
 
-    return [models, training, dse_command]
+
+def _command_modules():
+    import importlib
+
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as err:
+            if not (err.name and (name == err.name or name.startswith(err.name + "."))):
+                raise  # a missing dependency inside an existing module is a real error
+    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:

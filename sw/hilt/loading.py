@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import HiltError
-from .frontend import import_onnx
 from .ir import Network
 
 
 def load_network(spec: str) -> Network:
     """Import ``spec`` as an ONNX path, or build the zoo model of that name."""
     from . import zoo
+    from .frontend import import_onnx
 
     if Path(spec).exists():
         return import_onnx(spec)

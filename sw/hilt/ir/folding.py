@@ -1,0 +1,109 @@
+"""Folding: how much hardware parallelism each weighted layer gets.
+
+Every conv/dense layer is a matrix-vector unit over a weight matrix of ``rows`` output channels and
+``cols`` inputs per output (``in_channels/groups * kh * kw`` for a conv, the input length for a
+dense layer), as in FINN's MVAU. ``pe`` output channels are computed in parallel, each consuming
+``simd`` inputs per cycle, so one output pixel takes ``(rows / pe) * (cols / simd)`` cycles.
+
+``pe`` must divide the output channels of one group (a PE never straddles two groups) and ``simd``
+must divide ``cols``. The design-space exploration chooses foldings; code generation consumes them.
+A folding file is JSON, either ``{"layer": {"pe": P, "simd": S}, ...}`` or a ``hilt dse`` report
+whose ``chosen.folding`` holds that mapping.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import HiltError
+from .graph import Layer, Network
+
+
+@dataclass(frozen=True)
+class LayerFolding:
+    pe: int = 1
+    simd: int = 1
+
+
+def matrix_shape(layer: Layer) -> tuple[int, int]:
+    """(rows, cols) of the layer's weight matrix as the matrix-vector unit sees it."""
+    w = layer.params["weight"]
+    if layer.op == "conv":
+        o, i_g, kh, kw = w.shape
+        return o, i_g * kh * kw
+    if layer.op == "dense":
+        return w.shape[0], w.shape[1]
+    raise ValueError(f"layer {layer.name}: {layer.op} has no weight matrix")
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def pe_choices(layer: Layer) -> list[int]:
+    rows, _ = matrix_shape(layer)
+    return _divisors(rows // int(layer.attrs.get("groups", 1)))
+
+
+def simd_choices(layer: Layer) -> list[int]:
+    return _divisors(matrix_shape(layer)[1])
+
+
+def cycles_per_pixel(layer: Layer, folding: LayerFolding) -> int:
+    rows, cols = matrix_shape(layer)
+    return (rows // folding.pe) * (cols // folding.simd)
+
+
+def default_folding(net: Network) -> dict[str, LayerFolding]:
+    """The smallest valid design: one PE, one SIMD lane per layer."""
+    return {layer.name: LayerFolding() for layer in net.weighted_layers()}
+
+
+def check_folding(net: Network, folding: dict[str, LayerFolding]) -> None:
+    names = {layer.name for layer in net.weighted_layers()}
+    for name in folding:
+        if name not in names:
+            raise HiltError(f"folding names layer {name!r}, which is not a conv/dense layer of {net.name} "
+                            f"(layers: {', '.join(sorted(names))})")
+    for layer in net.weighted_layers():
+        f = folding.get(layer.name, LayerFolding())
+        if f.pe not in pe_choices(layer):
+            raise HiltError(f"folding of {layer.name}: pe={f.pe} must divide {layer.name}'s output channels per "
+                            f"group (choose from {pe_choices(layer)})")
+        if f.simd not in simd_choices(layer):
+            rows, cols = matrix_shape(layer)
+            raise HiltError(f"folding of {layer.name}: simd={f.simd} must divide its {cols} inputs per output")
+
+
+def parse_folding(obj: dict, net: Network) -> dict[str, LayerFolding]:
+    """Folding from a parsed JSON object (plain mapping or a ``hilt dse`` report); validated."""
+    if "chosen" in obj and isinstance(obj["chosen"], dict):
+        obj = obj["chosen"].get("folding", {})
+    folding = default_folding(net)
+    for name, spec in obj.items():
+        if not isinstance(spec, dict) or not set(spec) <= {"pe", "simd"}:
+            raise HiltError(f"folding of {name}: expected {{\"pe\": P, \"simd\": S}}, got {spec!r}")
+        try:
+            folding[name] = LayerFolding(int(spec.get("pe", 1)), int(spec.get("simd", 1)))
+        except (TypeError, ValueError):
+            raise HiltError(f"folding of {name}: pe and simd must be integers, got {spec!r}") from None
+    check_folding(net, folding)
+    return folding
+
+
+def load_folding(path: str | Path, net: Network) -> dict[str, LayerFolding]:
+    try:
+        obj = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise HiltError(f"{path}: no such folding file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise HiltError(f"{path}: not a JSON folding file ({e})") from None
+    if not isinstance(obj, dict):
+        raise HiltError(f"{path}: a folding file is a JSON object of layer -> {{pe, simd}}")
+    return parse_folding(obj, net)
+
+
+def folding_to_json(folding: dict[str, LayerFolding]) -> dict:
+    return {name: asdict(f) for name, f in folding.items()}
