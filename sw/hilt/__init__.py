@@ -5,7 +5,7 @@ Public API::
     import hilt
     model = hilt.load("lenet5.onnx")      # ONNX -> IR, with a float reference
     logits = model.forward(x)              # x: NCHW float32
-    loss, grads = model.gradients(x, labels)   # grads keyed by ONNX initializer name
+    grads = model.gradients(x, labels)     # keyed by ONNX initializer name; grads.loss
 """
 
 __version__ = "0.1.0"

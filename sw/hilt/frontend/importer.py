@@ -127,15 +127,14 @@ class _Walk:
         return net
 
     def side_node(self, node) -> bool:
-        """Shape computations feeding a Reshape: Shape of the current tensor and ops on their results."""
+        """Shape computations feeding a Reshape: Shape of the current tensor, ops on constants and on their results."""
         if node.op_type not in SHAPE_OPS:
             return False
         ins = [i for i in node.input if i]
-        if node.op_type == "Shape" or any(i in self.side for i in ins):
-            if all(i in self.side or i in self.consts or (node.op_type == "Shape" and i == self.current)
-                   for i in ins):
-                self.side.update(node.output)
-                return True
+        if all(i in self.side or i in self.consts or (node.op_type == "Shape" and i == self.current)
+               for i in ins):
+            self.side.update(node.output)
+            return True
         return False
 
     # ---- ops --------------------------------------------------------------------------------

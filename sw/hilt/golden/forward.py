@@ -1,0 +1,70 @@
+"""Integer forward of every op, exactly as docs/numerics.md specifies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Layer
+from ..quant import QLayer, QModel, requantize, wrap
+from ..quant.calibrate import LUT_SIZE
+from ..reference import windows as win
+from ..reference.layers import lrn_extent
+
+INT_FILL = np.iinfo(np.int64).min  # max-pool padding: never the maximum
+AVG_RECIP_BITS = 16  # average pool: multiply by round(2**16 / count), shift back by 16
+
+
+def exact_dtype(n_terms: int, max_a: int, max_b: int):
+    """float32 if every partial sum of n_terms products stays below 2**24, else float64 (2**53).
+
+    Integer sums below those bounds are exact in any summation order, so BLAS gives the exact
+    integer result; float32 is used when it can be, because it is twice as fast."""
+    bound = n_terms * max_a * max_b
+    if bound < 2 ** 24:
+        return np.float32
+    if bound < 2 ** 53:
+        return np.float64
+    raise OverflowError(f"{n_terms} products of {max_a} x {max_b} exceed exact float64")
+
+
+def int_matmul_terms(layer: Layer) -> int:
+    w = layer.params["weight"]
+    return int(np.prod(w.shape[1:]))
+
+
+def linear(layer: Layer, x: np.ndarray, weight: np.ndarray, max_x: int) -> np.ndarray:
+    """Exact integer conv/dense products (no bias) as int64."""
+    dt = exact_dtype(int_matmul_terms(layer), max_x, int(np.abs(weight).max(initial=0)))
+    xf, wf = x.astype(dt), weight.astype(dt)
+    y = win.conv(xf, wf, layer.attrs) if layer.op == "conv" else xf @ wf.T
+    return y.astype(np.int64)
+
+
+def avg_recip(counts: np.ndarray) -> np.ndarray:
+    """round(2**16 / count) with integer arithmetic (a constant table in hardware)."""
+    return ((1 << AVG_RECIP_BITS) + counts // 2) // counts
+
+
+def layer_forward(q: QModel, ql: QLayer, layer: Layer, x: np.ndarray) -> np.ndarray:
+    op, a = layer.op, layer.attrs
+    if op in ("conv", "dense"):
+        acc = linear(layer, x, ql.arrays["weight"], -ql.in_fmt.qmin)
+        bias = ql.arrays["bias"]
+        acc = acc + (bias[None, :, None, None] if op == "conv" else bias[None, :])
+        return requantize(wrap(acc, q.acc_bits), ql.shift, q.bits)
+    if op == "relu":
+        return np.maximum(x, 0)
+    if op == "maxpool":
+        return win.maxpool(x, a, INT_FILL)
+    if op == "avgpool":
+        total = win.window_sum(x, a)
+        return requantize(total * avg_recip(win.pool_counts(x.shape, a)), AVG_RECIP_BITS, q.bits)
+    if op == "lrn":
+        before, after = lrn_extent(a["size"])
+        s = win.channel_window_sum(x * x, before, after)
+        idx = np.minimum(s >> ql.lut_shift, LUT_SIZE - 1)
+        return requantize(x * ql.arrays["lut"][idx], ql.shift, q.bits)
+    if op == "flatten":
+        return x.reshape(len(x), -1)
+    raise ValueError(f"layer {layer.name}: no integer forward for op {op}")
+

@@ -1,0 +1,136 @@
+"""QModel: a network with per-tensor fixed-point formats, integer weights and per-layer shifts.
+
+It is everything an integer implementation needs and nothing it must re-derive: the golden model,
+the emulator and the generated HLS/RTL read the same QModel. Saved as one ``.npz`` (arrays, a JSON
+header and the float network as ONNX), so a quantized model travels as a single file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import HiltError
+from ..ir import Network
+from .formats import ACC_BITS, Format
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class QLayer:
+    """One layer's integer view. ``in_fmt``/``out_fmt`` are the activation formats around it.
+
+    conv/dense: ``weight`` (int, w_fmt), ``bias`` (int at frac_in + frac_w, accumulator scale) and
+    ``shift`` = frac_in + frac_w - frac_out. lrn: ``lut`` (int, lut_fmt), ``lut_shift``.
+    Backward (16-bit errors): ``err_in_fmt`` for the error arriving at the layer's input,
+    ``grad_shift`` and ``grad_fmt`` / ``bias_grad_fmt`` for its weight and bias gradients.
+    """
+
+    name: str
+    op: str
+    in_fmt: Format
+    out_fmt: Format
+    w_fmt: Format | None = None
+    shift: int = 0
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    lut_shift: int = 0
+    lut_fmt: Format | None = None
+    err_in_fmt: Format | None = None
+    grad_fmt: Format | None = None
+    bias_grad_fmt: Format | None = None
+
+    def header(self) -> dict:
+        fmts = {k: getattr(self, k).to_json() for k in ("in_fmt", "out_fmt", "w_fmt", "lut_fmt", "err_in_fmt",
+                                                          "grad_fmt", "bias_grad_fmt") if getattr(self, k)}
+        return {"name": self.name, "op": self.op, "shift": self.shift, "lut_shift": self.lut_shift, **fmts}
+
+    @classmethod
+    def from_header(cls, h: dict, arrays: dict) -> "QLayer":
+        fmts = {k: Format(*v) for k, v in h.items() if k.endswith("_fmt")}
+        return cls(h["name"], h["op"], shift=h["shift"], lut_shift=h["lut_shift"], arrays=arrays, **fmts)
+
+
+@dataclass
+class QModel:
+    network: Network
+    bits: int
+    layers: list[QLayer]
+    err_out_fmt: Format | None = None  # error at the logits (host: softmax - one-hot, not divided by N)
+
+    @property
+    def acc_bits(self) -> int:
+        return ACC_BITS[self.bits]
+
+    @property
+    def input_fmt(self) -> Format:
+        return self.layers[0].in_fmt
+
+    @property
+    def logits_fmt(self) -> Format:
+        return self.compute_layers()[-1].out_fmt
+
+    def compute_layers(self) -> list[QLayer]:
+        """The layers the integer pipeline runs: all but a final softmax (the host applies it)."""
+        return self.layers[:-1] if self.layers[-1].op == "softmax" else self.layers
+
+    def layer(self, name: str) -> QLayer:
+        return next(q for q in self.layers if q.name == name)
+
+    def requantize_weights(self, params: dict[str, dict[str, np.ndarray]]) -> "QModel":
+        """New float master weights -> integer weights in the same formats (one training step's reload)."""
+        for q in self.layers:
+            if q.name in params:
+                p = params[q.name]
+                q.arrays["weight"] = q.w_fmt.to_int(p["weight"])
+                q.arrays["bias"] = Format(self.acc_bits, q.in_fmt.frac + q.w_fmt.frac).to_int(p["bias"])
+        self.network = self.network.with_params(params)
+        return self
+
+    def summary(self) -> str:
+        lines = [f"{self.network.name}: int{self.bits}, accumulators {self.acc_bits} bits"]
+        for q in self.layers:
+            extra = f" weights {q.w_fmt} shift {q.shift}" if q.w_fmt else ""
+            lines.append(f"  {q.name:12s} {q.op:8s} in {q.in_fmt!s:8s} out {q.out_fmt!s:8s}{extra}")
+        return "\n".join(lines)
+
+    # ---- persistence ------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        from ..frontend.export import to_onnx
+
+        header = {"version": FORMAT_VERSION, "bits": self.bits, "layers": [q.header() for q in self.layers],
+                  "err_out_fmt": self.err_out_fmt.to_json() if self.err_out_fmt else None,
+                  "input_name": self.network.input_name, "name": self.network.name}
+        arrays = {f"{i}/{k}": v for i, q in enumerate(self.layers) for k, v in q.arrays.items()}
+        arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+        arrays["__onnx__"] = np.frombuffer(to_onnx(self.network).SerializeToString(), np.uint8)
+        with open(path, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "QModel":
+        from ..frontend import import_onnx
+        import onnx
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+            header = json.loads(bytes(data.pop("__header__")).decode())
+            model = onnx.load_model_from_string(bytes(data.pop("__onnx__")))
+        except FileNotFoundError:
+            raise HiltError(f"{path}: no such quantized model; write one with `hilt quantize`") from None
+        except Exception as err:
+            raise HiltError(f"{path}: not a quantized model written by `hilt quantize` ({err})") from None
+        if header.get("version") != FORMAT_VERSION:
+            raise HiltError(f"{path}: quantized-model version {header.get('version')} is not {FORMAT_VERSION}")
+        net = import_onnx(model)
+        net.name = header["name"]
+        layers = []
+        for i, h in enumerate(header["layers"]):
+            arrays = {k.split("/", 1)[1]: v for k, v in data.items() if k.split("/", 1)[0] == str(i)}
+            layers.append(QLayer.from_header(h, arrays))
+        err = header.get("err_out_fmt")
+        return cls(net, header["bits"], layers, Format(*err) if err else None)
