@@ -24,13 +24,13 @@ def register(sub) -> None:
                        description="Run MODEL on an NCHW float32 batch and save the outputs. The golden "
                                    "backend is the bit-exact fixed-point model every hardware implementation "
                                    "is checked against; it calibrates on the input batch unless --quantized "
-                                   "names a directory written by `hilt quantize`.")
+                                   "names a file written by `hilt quantize`.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--input", required=True, metavar="X.npy", help="NCHW float32 batch (or one CHW sample)")
     p.add_argument("--output", required=True, metavar="Y.npy", help="where to write the outputs")
     p.add_argument("--backend", choices=BACKENDS, default="float")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="golden: operand width (default 8)")
-    p.add_argument("--quantized", metavar="QDIR", help="golden: formats and weights from `hilt quantize`")
+    p.add_argument("--quantized", metavar="QMODEL.npz", help="golden: formats and weights from `hilt quantize`")
     p.add_argument("--int", dest="raw_int", action="store_true",
                    help="golden: write the integer logits instead of their float values")
     p.set_defaults(func=cmd_infer)

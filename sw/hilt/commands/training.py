@@ -34,10 +34,11 @@ def register(sub) -> None:
 
     p = sub.add_parser("quantize", help="calibrate fixed-point formats and write the quantized model",
                        description="Choose per-tensor fixed-point formats for MODEL on calibration images "
-                                   "and write the quantized model (integer weights, formats, shifts) to a "
-                                   "directory that `hilt infer --quantized` and later stages read.")
+                                   "and write the quantized model (integer weights, formats, shifts, LRN tables and the "
+                                   "float network) as one .npz file that `hilt infer --quantized` and later stages "
+                                   "read.")
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("-o", "--output", required=True, metavar="QDIR")
+    p.add_argument("-o", "--output", required=True, metavar="QMODEL.npz")
     add_data_argument(p)
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")

@@ -23,6 +23,7 @@ SUPPORTED_OPS = ("Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", 
                  "Flatten", "Reshape", "BatchNormalization", "LRN", "Dropout", "Identity", "Softmax", "Constant")
 # ops allowed only on the integer side path that computes a Reshape's target shape
 SHAPE_OPS = ("Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice")
+SIDE_BATCH = 7  # a stand-in batch size when evaluating a side path: any N must give N x features
 
 
 class _Walk:
@@ -32,6 +33,7 @@ class _Walk:
         self.consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
         self.side: set[str] = set()
+        self.side_values: dict[str, np.ndarray] = {}  # side-path results we could evaluate
         self.layers: list[Layer] = []
         self.names: set[str] = set()
         self.pending_bias: Layer | None = None  # a MatMul layer whose bias may follow as an Add
@@ -134,6 +136,10 @@ class _Walk:
         if all(i in self.side or i in self.consts or (node.op_type == "Shape" and i == self.current)
                for i in ins):
             self.side.update(node.output)
+            value = _eval_shape_op(node, [self.side_values.get(i, self.consts.get(i)) for i in node.input],
+                                   (SIDE_BATCH, *self.shape))
+            if value is not None:
+                self.side_values[node.output[0]] = value
             return True
         return False
 
@@ -222,7 +228,7 @@ class _Walk:
 
     def op_Reshape(self, node, a):
         size = int(np.prod(self.shape))
-        target = self.consts.get(node.input[1])
+        target = self.consts.get(node.input[1], self.side_values.get(node.input[1]))
         if target is not None:
             t = [int(v) for v in np.asarray(target).reshape(-1)]
             ok = len(t) == 2 and (t[1] == size or (t[1] == -1 and t[0] != -1))
@@ -298,6 +304,40 @@ class _Walk:
                        "bias": ((b - mean) * s + beta).astype(np.float32)}
         prev.sources = BatchNormSources(prev.sources, gname, bname, s, inv_std, w, b - mean)
         prev.onnx_nodes += (node.name,)
+
+
+def _eval_shape_op(node, inputs, current_shape):
+    """Evaluate one side-path op on small integer arrays; None when an input is unknown."""
+    a = _attrs(node)
+    op = node.op_type
+    if op == "Shape":
+        return np.array(current_shape[a.get("start", 0): a.get("end", len(current_shape))], np.int64)
+    if any(v is None for v in inputs[:1]):
+        return None
+    x = np.asarray(inputs[0])
+    try:
+        if op == "Gather":
+            return np.take(x, np.asarray(inputs[1], np.int64), axis=a.get("axis", 0))
+        if op in ("Unsqueeze", "Squeeze"):
+            axes = a.get("axes", None if len(inputs) < 2 or inputs[1] is None else list(np.asarray(inputs[1])))
+            if op == "Unsqueeze":
+                for ax in sorted(int(v) % (x.ndim + len(axes)) for v in axes):
+                    x = np.expand_dims(x, ax)
+                return x
+            return np.squeeze(x, axis=None if axes is None else tuple(int(v) for v in axes))
+        if op == "Concat":
+            if any(v is None for v in inputs):
+                return None
+            return np.concatenate([np.atleast_1d(v) for v in inputs], axis=a.get("axis", 0))
+        if op == "Cast":
+            return x.astype(onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
+        if op == "Slice" and x.ndim == 1:
+            starts, ends = int(np.asarray(inputs[1]).reshape(-1)[0]), int(np.asarray(inputs[2]).reshape(-1)[0])
+            step = int(np.asarray(inputs[4]).reshape(-1)[0]) if len(inputs) > 4 and inputs[4] is not None else 1
+            return x[starts:ends:step]
+    except (ValueError, IndexError, TypeError, KeyError):
+        return None
+    return None
 
 
 def _attrs(node) -> dict:

@@ -79,7 +79,7 @@ def load_model(source) -> onnx.ModelProto:
     except Exception as err:
         raise HiltError(f"{culprit}: fails the ONNX checker ({_first_line(err)}); re-export the model") from None
     try:
-        return onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as err:
         raise HiltError(f"{culprit}: ONNX shape inference fails ({_first_line(err)}); re-export the model") from None
 

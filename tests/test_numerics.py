@@ -1,0 +1,73 @@
+"""The integer primitives of docs/numerics.md, checked against exact rational arithmetic."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hilt.quant import Format, frac_for, requantize, saturate, shift_round, wrap
+
+ints48 = st.integers(-(1 << 47), (1 << 47) - 1)
+
+
+def exact_round_half_up(v: int, s: int) -> int:
+    return math.floor(Fraction(v, 1 << s) + Fraction(1, 2)) if s >= 0 else v * (1 << -s)
+
+
+@given(ints48, st.integers(-8, 40))
+def test_shift_round_is_round_half_up_of_the_exact_quotient(v, s):
+    assert int(shift_round(np.int64(v), s)) == exact_round_half_up(v, s)
+
+
+@given(st.integers(1, 30), st.integers(-(1 << 20), 1 << 20))
+def test_ties_round_up_also_for_negative_values(s, k):
+    tie = (2 * k + 1) << (s - 1)  # exactly (k + 1/2) * 2**s
+    assert int(shift_round(np.int64(tie), s)) == k + 1
+    assert int(shift_round(np.int64(-tie), s)) == -k  # -(k + 1/2) rounds up to -k
+
+
+@given(ints48, st.sampled_from([8, 16, 32]))
+def test_saturate_clamps_to_the_signed_range(v, bits):
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    assert int(saturate(np.int64(v), bits)) == min(max(v, lo), hi)
+
+
+@given(st.integers(-(1 << 62), (1 << 62) - 1), st.sampled_from([8, 16, 32, 48]))
+def test_wrap_is_twos_complement_modulo(v, bits):
+    m = 1 << bits
+    expected = (v + m // 2) % m - m // 2
+    assert int(wrap(np.int64(v), bits)) == expected
+
+
+@given(ints48, st.integers(-4, 30), st.sampled_from([8, 16]))
+def test_requantize_shifts_then_saturates(v, s, bits):
+    assert int(requantize(np.int64(v), s, bits)) == int(saturate(np.int64(exact_round_half_up(v, s)), bits))
+
+
+@given(st.floats(-1e6, 1e6, allow_nan=False), st.integers(-6, 20), st.sampled_from([8, 16]))
+def test_format_to_int_rounds_half_up_and_saturates(x, frac, bits):
+    f = Format(bits, frac)
+    exact = math.floor(Fraction(x) * Fraction(2) ** frac + Fraction(1, 2))
+    assert int(f.to_int(x)) == min(max(exact, f.qmin), f.qmax)
+
+
+@given(st.floats(1e-6, 1e6), st.sampled_from([8, 16, 32]))
+@settings(max_examples=200)
+def test_frac_for_is_the_finest_format_that_does_not_saturate(m, bits):
+    frac = frac_for(m, bits)
+    hi = (1 << (bits - 1)) - 1
+    assert math.floor(m * 2.0 ** frac + 0.5) <= hi
+    assert math.floor(m * 2.0 ** (frac + 1) + 0.5) > hi
+
+
+def test_corners_named_in_the_contract():
+    assert int(shift_round(np.int64(5), 0)) == 5  # s == 0: no rounding
+    assert int(shift_round(np.int64(-3), -2)) == -12  # s < 0: exact left shift
+    assert int(requantize(np.int64(1 << 40), 10, 8)) == 127  # positive saturation
+    assert int(requantize(np.int64(-(1 << 40)), 10, 8)) == -128  # negative saturation
+    assert int(wrap(np.int64((1 << 31)), 32)) == -(1 << 31)  # accumulator overflow wraps
+    assert Format(8, 7).to_int(-1.0) == -128 and Format(8, 7).to_int(1.0) == 127
