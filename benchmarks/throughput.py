@@ -68,15 +68,15 @@ def training_vs_torch(model, x, y, seconds):
         opt.step(grads, 0.01)
 
     tnet = torch_lenet5()
-    opt = torch.optim.SGD(tnet.parameters(), lr=0.01, momentum=config.momentum,
-                          weight_decay=config.weight_decay)
+    topt = torch.optim.SGD(tnet.parameters(), lr=0.01, momentum=config.momentum,
+                           weight_decay=config.weight_decay)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def torch_step():
-        opt.zero_grad()
+        topt.zero_grad()
         loss_fn(tnet(tx), ty).backward()
-        opt.step()
+        topt.step()
 
     torch_rate = rate(torch_step, len(x), seconds)
     hilt_rate = rate(hilt_step, len(x), seconds)
@@ -95,7 +95,7 @@ def main() -> None:
     from hilt import data, zoo
 
     model = zoo.build("lenet5")
-    ds = data.mnist5k()
+    ds = data.read_mnist5k()
     x = ds.x[: args.batch]
     results = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
                "inference_batch": args.batch, "train_batch": args.train_batch}

@@ -159,3 +159,16 @@ def test_alexnet_golden_runs_with_lrn_tables():
     assert q.layer("norm1").arrays["lut"].shape == (1024,)
     logits = golden.forward(q, x)
     assert logits.shape == (1, 1000)
+
+
+def test_skipping_a_provably_idle_wrap_gives_the_same_integers(rng):
+    from hilt.golden.forward import accumulate_and_requantize
+    from hilt.quant import requantize, wrap
+
+    for shift in (-2, 0, 1, 9):
+        acc = rng.integers(-(1 << 20), 1 << 20, (4, 5, 3, 3))
+        bias = rng.integers(-(1 << 10), 1 << 10, 5)
+        expected = requantize(wrap(acc + bias[None, :, None, None], 32), shift, 8)
+        fast = accumulate_and_requantize(acc.copy(), bias, shift, 32, 8, bound=(1 << 20) + (1 << 10))
+        slow = accumulate_and_requantize(acc.copy(), bias, shift, 32, 8, bound=1 << 40)
+        assert np.array_equal(fast, expected) and np.array_equal(slow, expected)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..ir import Layer
 from ..quant import QLayer, QModel, requantize, wrap
+from ..quant.formats import qmax, qmin
 from ..quant.calibrate import LUT_SIZE
 from ..reference import windows as win
 from ..reference.layers import lrn_extent
@@ -40,6 +41,24 @@ def linear(layer: Layer, x: np.ndarray, weight: np.ndarray, max_x: int) -> np.nd
     return y.astype(np.int64)
 
 
+def accumulate_and_requantize(acc: np.ndarray, bias: np.ndarray, shift: int, acc_bits: int, bits: int,
+                              bound: int) -> np.ndarray:
+    """requantize(wrap(acc + bias, acc_bits), shift, bits), in place on the int64 ``acc``.
+
+    ``bound`` is a static bound on |acc + bias|: when it fits the accumulator, the wrap is provably the
+    identity and is skipped; otherwise it is applied. Same integers either way, fewer passes."""
+    b = bias.reshape((1, -1) + (1,) * (acc.ndim - 2))
+    if bound >= 1 << (acc_bits - 1):
+        return requantize(wrap(acc + b, acc_bits), shift, bits)
+    if shift > 0:
+        acc += b + (np.int64(1) << np.int64(shift - 1))  # round half up folded into the bias add
+        acc >>= np.int64(shift)
+    else:
+        acc += b
+        acc <<= np.int64(-shift)
+    return np.clip(acc, qmin(bits), qmax(bits), out=acc)
+
+
 def avg_recip(counts: np.ndarray) -> np.ndarray:
     """round(2**16 / count) with integer arithmetic (a constant table in hardware)."""
     return ((1 << AVG_RECIP_BITS) + counts // 2) // counts
@@ -48,10 +67,11 @@ def avg_recip(counts: np.ndarray) -> np.ndarray:
 def layer_forward(q: QModel, ql: QLayer, layer: Layer, x: np.ndarray) -> np.ndarray:
     op, a = layer.op, layer.attrs
     if op in ("conv", "dense"):
-        acc = linear(layer, x, ql.arrays["weight"], -ql.in_fmt.qmin)
-        bias = ql.arrays["bias"]
-        acc = acc + (bias[None, :, None, None] if op == "conv" else bias[None, :])
-        return requantize(wrap(acc, q.acc_bits), ql.shift, q.bits)
+        w, bias = ql.arrays["weight"], ql.arrays["bias"]
+        acc = linear(layer, x, w, -ql.in_fmt.qmin)
+        bound = int_matmul_terms(layer) * -ql.in_fmt.qmin * int(np.abs(w).max(initial=0)) + \
+            int(np.abs(bias).max(initial=0))
+        return accumulate_and_requantize(acc, bias, ql.shift, q.acc_bits, q.bits, bound)
     if op == "relu":
         return np.maximum(x, 0)
     if op == "maxpool":
