@@ -36,8 +36,8 @@ def int_matmul_terms(layer: Layer) -> int:
 def linear(layer: Layer, x: np.ndarray, weight: np.ndarray, max_x: int) -> np.ndarray:
     """Exact integer conv/dense products (no bias) as int64."""
     dt = exact_dtype(int_matmul_terms(layer), max_x, int(np.abs(weight).max(initial=0)))
-    xf, wf = x.astype(dt), weight.astype(dt)
-    y = win.conv(xf, wf, layer.attrs) if layer.op == "conv" else xf @ wf.T
+    wf = weight.astype(dt)
+    y = win.conv(x, wf, layer.attrs) if layer.op == "conv" else x.astype(dt) @ wf.T
     return y.astype(np.int64)
 
 

@@ -50,24 +50,25 @@ def _unpad(big: np.ndarray, attrs: dict, shape) -> np.ndarray:
     return big[:, :, pt: pt + shape[2], pl: pl + shape[3]]
 
 
-def conv_cols(x: np.ndarray, attrs: dict, groups: int) -> tuple[np.ndarray, int, int]:
+def conv_cols(x: np.ndarray, attrs: dict, groups: int, dtype=None) -> tuple[np.ndarray, int, int]:
     """im2col, K-major per group: (G, C/G*kh*kw, N*Ho*Wo) with K ordered (c, i, j) like OIHW weights.
 
-    Filled one kernel offset at a time, so every copy moves whole contiguous (N, Ho, Wo) planes."""
+    Filled one kernel offset at a time, so every copy moves whole contiguous (N, Ho, Wo) planes.
+    ``dtype`` converts while copying (the golden model's int64 maps become exact float columns)."""
     n, c = x.shape[:2]
     ho, wo = out_hw(x.shape[2], x.shape[3], attrs)
     kh, kw = attrs["kernel"]
     xp = padded(x, attrs).transpose(1, 0, 2, 3)  # C, N, H, W
-    cols = np.empty((c, kh, kw, n, ho, wo), x.dtype)
+    cols = np.empty((c, kh, kw, n, ho, wo), dtype or x.dtype)
     for i, j, rows, cs in offsets(attrs, ho, wo):
         cols[:, i, j] = xp[:, :, rows, cs]
     return cols.reshape(groups, (c // groups) * kh * kw, n * ho * wo), ho, wo
 
 
 def conv(x: np.ndarray, weight: np.ndarray, attrs: dict) -> np.ndarray:
-    """Grouped 2-D convolution without bias (cross-correlation, as ONNX Conv)."""
+    """Grouped 2-D convolution without bias (cross-correlation, as ONNX Conv), in the weight's dtype."""
     groups = int(attrs.get("groups", 1))
-    cols, ho, wo = conv_cols(x, attrs, groups)
+    cols, ho, wo = conv_cols(x, attrs, groups, weight.dtype)
     o = weight.shape[0]
     y = np.matmul(weight.reshape(groups, o // groups, -1), cols)  # G, O/G, N*Ho*Wo
     return y.reshape(o, x.shape[0], ho, wo).transpose(1, 0, 2, 3)
