@@ -63,7 +63,6 @@ def test_a_few_epochs_learn(lenet5_net, mnist_splits):
     assert [r["epoch"] for r in result.history] == [1, 2, 3]
 
 
-@pytest.mark.heavy
 def test_lenet5_default_training_reaches_97_percent_and_int8_loses_at_most_one_point(lenet5_net, mnist_splits):
     from hilt import golden
     from hilt.quant import quantize
