@@ -50,6 +50,7 @@ class SGDConfig:
 class TrainResult:
     network: Network
     history: list[dict] = field(default_factory=list)
+    qmodel: object = None  # hardware-in-the-loop runs: the quantized model as last loaded
 
     @property
     def final(self) -> dict:
