@@ -9,7 +9,7 @@ from ..fileio import atomic_path
 from ..loading import load_network
 from .common import load_npy, shape_str, table, write_json
 
-BACKENDS = ("float", "golden")
+BACKENDS = ("float", "golden", "emu")
 
 
 def register(sub) -> None:
@@ -20,11 +20,12 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the table as JSON")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("infer", help="run a model on a .npy batch (float reference or int8 golden model)",
+    p = sub.add_parser("infer", help="run a model on a .npy batch (float, golden int8, or the virtual chip)",
                        description="Run MODEL on an NCHW float32 batch and save the outputs. The golden "
                                    "backend is the bit-exact fixed-point model every hardware implementation "
                                    "is checked against; it calibrates on the input batch unless --quantized "
-                                   "names a file written by `hilt quantize`.")
+                                   "names a file written by `hilt quantize`. The emu backend runs the golden "
+                                   "arithmetic on the virtual chip at --freq, with its timing errors.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--input", required=True, metavar="X.npy", help="NCHW float32 batch (or one CHW sample)")
     p.add_argument("--output", required=True, metavar="Y.npy", help="where to write the outputs")
@@ -32,7 +33,11 @@ def register(sub) -> None:
     p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="golden: operand width (default 8)")
     p.add_argument("--quantized", metavar="QMODEL.npz", help="golden: formats and weights from `hilt quantize`")
     p.add_argument("--int", dest="raw_int", action="store_true",
-                   help="golden: write the integer logits instead of their float values")
+                   help="golden/emu: write the integer logits instead of their float values")
+    p.add_argument("--freq", type=float, metavar="MHZ", help="emu: clock of the virtual chip (default: its f_safe)")
+    from .chip import add_chip_arguments
+
+    add_chip_arguments(p)
     p.set_defaults(func=cmd_infer)
 
     p = sub.add_parser("zoo", help="built-in models (list, export to ONNX)",
@@ -95,13 +100,28 @@ def cmd_infer(args) -> int:
         from ..quant import QModel, quantize
 
         q = QModel.load(args.quantized) if args.quantized else quantize(net, x, bits=args.bits)
-        logits = golden.forward(q, x)
+        logits = golden.forward(q, x) if args.backend == "golden" else _emulate(q, x, args)
         y = logits if args.raw_int else golden.dequantize(q, logits)
     with atomic_path(args.output) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, y)
     print(f"{args.backend}: {x.shape[0]} samples -> {args.output} {shape_str(y.shape)} {y.dtype}")
     return 0
+
+
+def _emulate(q, x, args):
+    from ..accel import AcceleratorHang, Emulator
+    from .chip import chip_from_args
+
+    emu = Emulator(chip_from_args(args))
+    emu.load(q)
+    if args.freq:
+        emu.set_clock(args.freq)
+    try:
+        return emu.forward(x).logits
+    except AcceleratorHang:
+        raise HiltError(f"the virtual chip hangs at {emu.clock_mhz:g} MHz (above {emu.chip.f_crash_mhz:g} MHz); "
+                        f"lower --freq") from None
 
 
 def cmd_zoo_list(args) -> int:

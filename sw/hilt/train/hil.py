@@ -35,16 +35,27 @@ class HILConfig(SGDConfig):
     epochs: int = 3
     lr: float = 0.01
     warmup_epochs: float = 0.0
-    clip: float | None = None  # weight clipping bound; None: no clipping
+    clip: float | None = None  # weight clipping: |w| <= clip * (the layer's initial max |w|); None: off
     checkpoint_every: int = 25  # steps between checkpoints (when a checkpoint path is given)
 
 
-def clip_formats(q: QModel, clip: float) -> None:
-    """Weight formats that cover exactly [-clip, clip] (the range clipping guarantees)."""
+def clip_bounds(q: QModel, clip: float) -> dict[str, float]:
+    """Per layer, the clipping bound: a fraction of the layer's current largest weight magnitude."""
+    return {l.name: clip * float(np.abs(l.params["weight"]).max()) for l in q.network.weighted_layers()}
+
+
+def clip_formats(q: QModel, bounds: dict[str, float]) -> None:
+    """Weight formats that cover exactly [-bound, bound] (the range clipping guarantees)."""
     for ql in q.layers:
-        if ql.w_fmt is not None:
-            ql.w_fmt = Format(q.bits, frac_for(clip, q.bits))
+        if ql.name in bounds:
+            ql.w_fmt = Format(q.bits, frac_for(bounds[ql.name], q.bits))
             ql.shift = ql.in_fmt.frac + ql.w_fmt.frac - ql.out_fmt.frac
+
+
+def apply_clip(params: dict, bounds: dict[str, float] | None) -> None:
+    if bounds:
+        for name, bound in bounds.items():
+            np.clip(params[name]["weight"], -bound, bound, out=params[name]["weight"])
 
 
 def host_backward(q: QModel, taps: list[np.ndarray], labels: np.ndarray):
@@ -99,10 +110,10 @@ def finetune(q: QModel, accel, train_x: np.ndarray, train_y: np.ndarray, config:
 
     q = copy.deepcopy(q)
     opt = SGD(q.network, config)
-    if config.clip is not None:
-        clip_formats(q, config.clip)
-        for p in opt.params.values():
-            np.clip(p["weight"], -config.clip, config.clip, out=p["weight"])
+    bounds = clip_bounds(q, config.clip) if config.clip is not None else None
+    if bounds:
+        clip_formats(q, bounds)
+        apply_clip(opt.params, bounds)
     n = len(train_x)
     steps_per_epoch = math.ceil(n / config.batch_size)
     total = steps_per_epoch * config.epochs
@@ -124,9 +135,7 @@ def finetune(q: QModel, accel, train_x: np.ndarray, train_y: np.ndarray, config:
         result = accel.forward(train_x[idx], taps=True)
         loss, grads, logits = host_backward(q, result.taps, train_y[idx])
         opt.step(grads, config.lr_at(step, total, steps_per_epoch))
-        if config.clip is not None:
-            for p in opt.params.values():
-                np.clip(p["weight"], -config.clip, config.clip, out=p["weight"])
+        apply_clip(opt.params, bounds)
         step += 1
         epoch_stats["loss"] += loss * len(idx)
         epoch_stats["correct"] += int((logits.argmax(axis=1) == train_y[idx]).sum())

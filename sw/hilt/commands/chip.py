@@ -1,0 +1,327 @@
+"""``hilt sweep``, ``hilt finetune``, ``hilt faults``, ``hilt profile``: experiments on the virtual chip.
+
+Each writes JSON (a public interface for scripts; accuracies are fractions 0..1) and, with --plot,
+a PNG. ``hilt infer --backend emu`` uses the chip options defined here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import HiltError
+from ..fileio import atomic_path
+from ..loading import load_network
+from .common import add_data_argument, positive_int, table, write_json
+
+F_SAFE_DEFAULT = 200.0
+
+
+# ---- shared options --------------------------------------------------------------------------
+
+def add_chip_arguments(p) -> None:
+    g = p.add_argument_group("virtual chip")
+    g.add_argument("--chip-seed", type=int, default=0, help="which die: per-lane delays and fault map (default 0)")
+    g.add_argument("--temp", type=float, default=25.0, metavar="C", help="junction temperature (default 25)")
+    g.add_argument("--f-safe", type=float, default=F_SAFE_DEFAULT, metavar="MHZ",
+                   help=f"timing-closed frequency of the design (default {F_SAFE_DEFAULT:g})")
+    g.add_argument("--chip", metavar="CHIP.json", help="a chip written by `hilt profile fit` (overrides the above)")
+
+
+def chip_from_args(args, seed: int | None = None):
+    from ..faults import Chip
+
+    if getattr(args, "chip", None):
+        try:
+            chip = Chip(**json.loads(Path(args.chip).read_text()))
+        except FileNotFoundError:
+            raise HiltError(f"{args.chip}: no such chip file; write one with `hilt profile fit`") from None
+        except (TypeError, ValueError) as err:
+            raise HiltError(f"{args.chip}: not a chip file ({err})") from None
+        if seed is not None:
+            chip.seed = seed
+        return chip
+    return Chip(seed=args.chip_seed if seed is None else seed, f_safe_mhz=args.f_safe, temp_c=args.temp)
+
+
+def parse_freqs(text: str) -> list[float]:
+    """'100:400:25' (start:stop:step, stop included), '250', or '200,250,300'."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(v) for v in text.split(":"))
+            if step <= 0 or stop < start:
+                raise ValueError
+            return [float(f) for f in np.arange(start, stop + step / 2, step)]
+        freqs = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise HiltError(f"--freq {text}: give MHz as START:STOP:STEP, a list A,B,C or one value") from None
+    if not freqs or min(freqs) <= 0:
+        raise HiltError(f"--freq {text}: frequencies must be positive MHz")
+    return freqs
+
+
+def parse_rates(text: str) -> list[float]:
+    try:
+        rates = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        rates = []
+    if not rates or not all(0 <= r <= 1 for r in rates):
+        raise HiltError(f"--stuck-at {text}: give comma-separated fractions of bits between 0 and 1, e.g. 0.01,0.02")
+    return rates
+
+
+def setup(args):
+    """(network, quantized model, train split, held-out split) for a chip experiment."""
+    from ..quant import quantize
+    from .training import load_splits
+
+    net = load_network(args.model)
+    train_ds, test_ds = load_splits(args.data, net)
+    q = quantize(net, train_ds.x[: args.calib], bits=args.bits, labels=train_ds.y[: args.calib])
+    if getattr(args, "samples", None):
+        test_ds = test_ds.subset(slice(0, args.samples))
+    return net, q, train_ds, test_ds
+
+
+def add_common(p, samples: bool = True) -> None:
+    p.add_argument("model", metavar="MODEL", help="trained ONNX model (e.g. from `hilt train`) or zoo name")
+    add_data_argument(p)
+    p.add_argument("--bits", type=int, choices=(8, 16), default=8)
+    p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")
+    if samples:
+        p.add_argument("--samples", type=positive_int, help="held-out images to evaluate (default: all)")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="write a plot of the results")
+    add_chip_arguments(p)
+
+
+def save_plot(path, draw) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    draw(ax)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def accuracy(accel, ds) -> float:
+    return float(np.mean(accel.predict(ds.x) == ds.y))
+
+
+# ---- sweep -----------------------------------------------------------------------------------
+
+def sweep_points(q, chip, faults, ds, freqs, progress: bool = True) -> list[dict]:
+    """Accuracy and per-layer corrupted-accumulation rates at each clock; hangs are recorded and recovered."""
+    from tqdm.auto import tqdm
+
+    from ..accel import AcceleratorHang, Counters, Emulator
+
+    emu = Emulator(chip, faults)
+    emu.load(q)
+    points = []
+    for f in tqdm(freqs, desc="sweep", unit="MHz", disable=not progress):
+        emu.counters = Counters()
+        emu.set_clock(f)
+        try:
+            acc = accuracy(emu, ds)
+            layers = {n: c["corrupted"] / max(1, c["accumulations"]) for n, c in emu.counters.per_layer.items()}
+            points.append({"freq_mhz": f, "accuracy": acc, "hung": False,
+                           "corrupted_rate": emu.counters.corrupted_accumulations / max(1, emu.counters.accumulations),
+                           "timing_failures": emu.counters.timing_failures, "layers": layers})
+        except AcceleratorHang:
+            emu.reset()  # the driver's recovery: reset, then the next point runs at its own clock
+            points.append({"freq_mhz": f, "accuracy": None, "hung": True, "corrupted_rate": None, "layers": {}})
+    return points
+
+
+def cmd_sweep(args) -> int:
+    from ..faults import FaultConfig
+
+    _, q, _, test_ds = setup(args)
+    chip = chip_from_args(args)
+    points = sweep_points(q, chip, FaultConfig(), test_ds, parse_freqs(args.freq), progress=not args.quiet)
+    rows = [[f"{p['freq_mhz']:g}", "hang" if p["hung"] else f"{p['accuracy'] * 100:.2f}%",
+             "-" if p["hung"] else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
+    print(f"chip seed {chip.seed}, {chip.temp_c:g} C: f_safe {chip.f_safe_mhz:g} MHz, hangs above "
+          f"{chip.f_crash_mhz:g} MHz; {len(test_ds)} held-out images")
+    print(table(rows, ["MHz", "accuracy", "corrupted accumulations"], right={1, 2}))
+    result = {"f_safe_mhz": chip.f_safe_mhz, "f_crash_mhz": chip.f_crash_mhz, "chip": chip.to_json(),
+              "model": args.model, "held_out": len(test_ds), "points": points}
+    if args.json:
+        write_json(args.json, result)
+    if args.plot:
+        def draw(ax):
+            ok = [p for p in points if not p["hung"]]
+            ax.plot([p["freq_mhz"] for p in ok], [p["accuracy"] * 100 for p in ok], "o-", label="accuracy")
+            ax.axvline(chip.f_safe_mhz, color="g", ls="--", label="f_safe")
+            ax.axvline(chip.f_crash_mhz, color="r", ls="--", label="hangs above")
+            ax.set_xlabel("clock (MHz)")
+            ax.set_ylabel("held-out accuracy (%)")
+            ax.set_title(f"accuracy vs clock, chip seed {chip.seed}, {chip.temp_c:g} C")
+            ax.legend()
+        save_plot(args.plot, draw)
+    return 0
+
+
+# ---- finetune --------------------------------------------------------------------------------
+
+def cmd_finetune(args) -> int:
+    from ..accel import Emulator
+    from ..faults import FaultConfig
+    from ..frontend import export_onnx
+    from ..train.hil import HILConfig, finetune
+
+    _, q, train_ds, test_ds = setup(args)
+    if args.train_samples:
+        train_ds = train_ds.subset(slice(0, args.train_samples))
+    chip = chip_from_args(args)
+    other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
+    emus = {}
+    for key, c in (("this", chip), ("other", other)):
+        emus[key] = Emulator(c, FaultConfig())
+        emus[key].set_clock(args.freq)
+
+    def evaluate(model):
+        out = {}
+        for key, emu in emus.items():
+            emu.load(model)
+            out[key] = accuracy(emu, test_ds)
+        return out
+
+    before = evaluate(q)
+    config = HILConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+    result = finetune(q, emus["this"], train_ds.x, train_ds.y, config, val=(test_ds.x, test_ds.y),
+                      checkpoint=args.checkpoint, progress=not args.quiet)
+    after = evaluate(result.qmodel)
+    report = {"freq_mhz": args.freq, "chip_seed": chip.seed, "other_chip_seed": other.seed,
+              "before_accuracy": before["this"], "after_accuracy": after["this"],
+              "other_chip_before_accuracy": before["other"], "other_chip_after_accuracy": after["other"],
+              "config": json.loads(config.to_json()), "history": result.history}
+    rows = [["this chip (seed %d)" % chip.seed, f"{before['this'] * 100:.2f}%", f"{after['this'] * 100:.2f}%"],
+            ["other chip (seed %d)" % other.seed, f"{before['other'] * 100:.2f}%", f"{after['other'] * 100:.2f}%"]]
+    print(f"hardware-in-the-loop fine-tuning at {args.freq:g} MHz, {len(test_ds)} held-out images")
+    print(table(rows, ["", "before", "after"], right={1, 2}))
+    if args.output:
+        export_onnx(result.network, args.output)
+    if args.json:
+        write_json(args.json, report)
+    if args.plot:
+        def draw(ax):
+            epochs = [0] + [h["epoch"] for h in result.history]
+            ax.plot(epochs, [before["this"] * 100] + [h["val_accuracy"] * 100 for h in result.history], "o-",
+                    label=f"chip {chip.seed} (trained on)")
+            ax.plot([0, epochs[-1]], [before["other"] * 100, after["other"] * 100], "s--", label=f"chip {other.seed}")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("held-out accuracy (%)")
+            ax.set_title(f"fine-tuning on the chip at {args.freq:g} MHz")
+            ax.legend()
+        save_plot(args.plot, draw)
+    return 0
+
+
+# ---- profile ---------------------------------------------------------------------------------
+
+def onsets(points: list[dict]) -> dict[str, float]:
+    """Per layer, the lowest clock at which it showed corrupted accumulations."""
+    out: dict[str, float] = {}
+    for p in sorted(points, key=lambda p: p["freq_mhz"]):
+        for name, rate in (p.get("layers") or {}).items():
+            if rate and name not in out:
+                out[name] = p["freq_mhz"]
+    return out
+
+
+def fit_chip(measured: dict, emulated: list[dict], base):
+    """A chip whose per-layer lane delays reproduce the measured onset of errors, and its crash clock.
+
+    Delay is inversely proportional to the clock at which a path starts to fail, so a layer that failed
+    from f_m on the board but from f_e on the base chip gets its lanes slowed by f_e / f_m."""
+    import dataclasses
+
+    m, e = onsets(measured["points"]), onsets(emulated)
+    scales = {name: e[name] / m[name] for name in m if name in e}
+    ok = [p["freq_mhz"] for p in measured["points"] if not p.get("hung")]
+    hung = [p["freq_mhz"] for p in measured["points"] if p.get("hung")]
+    crash = base.crash_ratio
+    if hung and ok:
+        crash = (max(f for f in ok if f < min(hung)) + min(hung)) / 2 / base.f_safe_mhz
+    return dataclasses.replace(base, layer_scale=scales, crash_ratio=crash)
+
+
+def cmd_profile_fit(args) -> int:
+    from ..faults import FaultConfig
+
+    try:
+        measured = json.loads(Path(args.measured).read_text())
+        measured["points"]
+    except FileNotFoundError:
+        raise HiltError(f"{args.measured}: no such sweep file; record one with `hilt sweep --json`") from None
+    except (ValueError, KeyError, TypeError):
+        raise HiltError(f"{args.measured}: not a sweep JSON with a 'points' list") from None
+    _, q, _, test_ds = setup(args)
+    base = chip_from_args(args)
+    freqs = sorted({p["freq_mhz"] for p in measured["points"] if not p.get("hung")})
+    emulated = sweep_points(q, base, FaultConfig(), test_ds, freqs, progress=not args.quiet)
+    chip = fit_chip(measured, emulated, base)
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(json.dumps(chip.to_json(), indent=2) + "\n")
+    rows = [[name, f"{scale:.3f}"] for name, scale in chip.layer_scale.items()]
+    print(table(rows, ["layer", "delay scale"], right={1}))
+    print(f"hangs above {chip.f_crash_mhz:g} MHz; wrote {args.output} (use it with --chip)")
+    return 0
+
+
+# ---- registration ----------------------------------------------------------------------------
+
+def register(sub) -> None:
+    from . import faults
+
+    p = sub.add_parser("sweep", help="accuracy vs clock on the virtual chip, with per-layer error rates",
+                       description="Run MODEL on the virtual chip at each --freq and report held-out accuracy and "
+                                   "the fraction of corrupted accumulations per layer. Past the crash clock the "
+                                   "chip hangs; the sweep records it, resets and goes on.")
+    add_common(p)
+    p.add_argument("--freq", default="100:400:25", metavar="MHZ", help="START:STOP:STEP, A,B,C or one value "
+                                                                        "(default 100:400:25)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("finetune", help="hardware-in-the-loop fine-tuning on the (virtual) chip",
+                       description="Fine-tune MODEL with forward passes on the chip at --freq and backward/update on "
+                                   "the host; report held-out accuracy before/after on this chip and on another.")
+    add_common(p)
+    p.add_argument("--backend", choices=("emu",), default="emu", help="accelerator (emu: the virtual chip)")
+    p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
+    p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
+    p.add_argument("--epochs", type=positive_int, default=3, help="(default 3)")
+    p.add_argument("--lr", type=float, default=0.01, help="peak learning rate (default 0.01)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="(default 32)")
+    p.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
+    p.add_argument("--train-samples", type=positive_int, help="training images (default: all)")
+    p.add_argument("--checkpoint", metavar="FILE.npz", help="save progress here and resume from it if present")
+    p.add_argument("-o", "--output", metavar="TUNED.onnx", help="write the fine-tuned model")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_finetune)
+
+    faults.register(sub)
+
+    p = sub.add_parser("profile", help="fit a virtual chip to a measured sweep (per-layer error onsets, crash)",
+                       description="`hilt profile fit SWEEP.json MODEL -o CHIP.json` fits per-layer lane delays and "
+                                   "the crash clock so the emulator reproduces a recorded sweep (from a board or "
+                                   "another chip); load the result with --chip.")
+    psub = p.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
+    pf = psub.add_parser("fit", help="fit a chip to a sweep JSON")
+    pf.add_argument("measured", metavar="SWEEP.json")
+    add_common(pf)
+    pf.add_argument("-o", "--output", required=True, metavar="CHIP.json")
+    pf.add_argument("--quiet", action="store_true")
+    pf.set_defaults(func=cmd_profile_fit)
