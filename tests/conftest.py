@@ -30,3 +30,19 @@ def mnist_splits():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def trained_lenet5(lenet5_net, mnist_splits):
+    """LeNet-5 after two quick epochs (about 95% held-out): enough for chip experiments to mean something."""
+    from hilt.train import SGDConfig, train
+
+    train_ds, _ = mnist_splits
+    return train(lenet5_net, train_ds.x[:2000], train_ds.y[:2000], SGDConfig(epochs=2), progress=False).network
+
+
+@pytest.fixture(scope="session")
+def trained_q(trained_lenet5, mnist_splits):
+    from hilt.quant import quantize
+
+    return quantize(trained_lenet5, mnist_splits[0].x[:500], labels=mnist_splits[0].y[:500])
