@@ -44,6 +44,7 @@ test-all: $(DEV)
 
 bench: $(DEV)
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/emulator.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis
