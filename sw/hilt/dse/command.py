@@ -69,9 +69,10 @@ def cmd_dse(args) -> int:
     if len(shown) < len(result.front):
         print(f"({len(shown)} of the {len(result.front)} designs on the front; --json has all)")
     c, g = result.chosen, result.greedy
+    baseline = (f"greedy baseline {g.samples_per_s:,.0f} samples/s with {g.resources['dsp']:,.0f} DSP, "
+                f"{g.resources['bram18']:,.0f} BRAM18" if g else "the greedy baseline does not fit")
     print(f"chosen: {c.samples_per_s:,.0f} samples/s, {c.dsp_efficiency(board, args.bits):.0%} of its DSPs' peak, "
-          f"{c.board_efficiency(board, args.bits):.0%} of the board's; greedy baseline {g.samples_per_s:,.0f} "
-          f"samples/s with {g.resources['dsp']:,.0f} DSP, {g.resources['bram18']:,.0f} BRAM18")
+          f"{c.board_efficiency(board, args.bits):.0%} of the board's; {baseline}")
     if args.json:
         chosen = design_json(c, board, args.bits)
         chosen["folding"] = folding_to_json(c.folding)
@@ -80,14 +81,15 @@ def cmd_dse(args) -> int:
         write_json(args.json, {"board": board.key, "freq_mhz": args.freq, "mode": args.mode, "bits": args.bits,
                                "cap": args.cap, "model": net.name, "physical_limit_macs_per_s": limit,
                                "pareto": [design_json(d, board, args.bits) for d in result.front],
-                               "chosen": chosen, "greedy": design_json(g, board, args.bits)})
+                               "chosen": chosen, "greedy": design_json(g, board, args.bits) if g else None})
     if args.plot:
         def draw(ax):
             pts = ax.scatter([d.resources["dsp"] for d in result.front], [d.samples_per_s for d in result.front],
                              c=[d.utilisation(board)["bram18"] * 100 for d in result.front], cmap="viridis", s=18)
             ax.figure.colorbar(pts, ax=ax, label="BRAM18 (%)")
             ax.scatter([c.resources["dsp"]], [c.samples_per_s], marker="*", s=200, c="red", label="chosen")
-            ax.scatter([g.resources["dsp"]], [g.samples_per_s], marker="x", s=80, c="black", label="greedy")
+            if g:
+                ax.scatter([g.resources["dsp"]], [g.samples_per_s], marker="x", s=80, c="black", label="greedy")
             ax.set_xlabel("DSP slices")
             ax.set_ylabel("samples/s")
             ax.set_title(f"{net.name} on {board.name}, {args.freq:g} MHz, {args.mode}")

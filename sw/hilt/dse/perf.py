@@ -51,13 +51,20 @@ def pe_rows(layer: Layer, unit: str) -> int:
     return rows // int(layer.attrs.get("groups", 1)) if layer.op == "conv" else rows
 
 
+def tied_error(layer: Layer, first: bool, mode: str) -> bool:
+    """A dense layer's error unit reads the forward unit's weight banks transposed: with the folding
+    (pe, simd) swapped, each bank supplies exactly the pe x simd block the transposed product needs, so
+    it shares the memory and the cycle count and is not searched separately."""
+    return mode == "train" and not first and layer.op == "dense"
+
+
 def units_of(net: Network, mode: str) -> list[tuple[str, str]]:
-    """(layer, unit) pairs the design instantiates."""
+    """(layer, unit) pairs the design searches (a tied dense error unit rides with its forward unit)."""
     out = []
     for i, layer in enumerate(net.weighted_layers()):
         out.append((layer.name, "fwd"))
         if mode == "train":
-            if i > 0:
+            if i > 0 and layer.op == "conv":
                 out.append((layer.name, "err"))
             out.append((layer.name, "grad"))
     return out
@@ -99,6 +106,7 @@ class Stage:
 def stages(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str = "infer") -> list[Stage]:
     """Every stage of the design; ``units`` maps (layer, unit) to its folding (default 1 x 1)."""
     weighted = {name for name, _ in units_of(net, mode)}
+    first = net.weighted_layers()[0].name if weighted else None
     out, prev = [], None
     for layer in net.layers:
         if layer.name in weighted:
@@ -106,6 +114,9 @@ def stages(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str =
                 if name == layer.name:
                     f = units.get((name, unit), LayerFolding())
                     out.append(Stage(name, unit, unit_cycles(layer, f, unit), _fill(layer, f, unit)))
+                    if unit == "fwd" and tied_error(layer, name == first, mode):
+                        t = LayerFolding(f.simd, f.pe)
+                        out.append(Stage(name, "err", unit_cycles(layer, t, "err"), _fill(layer, t, "err")))
         elif layer.op in ("maxpool", "avgpool", "lrn") or (layer.op == "relu" and (prev is None or not prev.weighted)):
             h, w = layer.in_shape[1:]
             kh = layer.attrs.get("kernel", (1, 1))[0]
@@ -130,9 +141,10 @@ class Performance:
 
 
 def performance(net: Network, units: dict[tuple[str, str], LayerFolding], freq_mhz: float,
-                mode: str = "infer") -> Performance:
+                mode: str = "infer", floor_cycles: int = 0) -> Performance:
+    """II and latency; ``floor_cycles`` is a lower bound on II from outside the stages (DDR traffic)."""
     st = stages(net, units, mode)
-    ii = max(s.cycles for s in st)
+    ii = max([s.cycles for s in st] + [floor_cycles])
     return Performance(ii, sum(s.fill for s in st) + ii, freq_mhz)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
 from .boards import RESOURCES, Board
-from .perf import unit_matrix, units_of
+from .perf import tied_error, unit_matrix, units_of
 
 GRAD_BITS = 32  # weight gradients leave the accelerator as 32-bit words (docs/numerics.md)
 ERR_BITS = 16
@@ -33,7 +33,7 @@ ERR_BITS = 16
 BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 URAM_SHAPE = (4096, 72)
 LUTRAM_MAX_BITS = 4096  # memories up to this size go to LUTRAM when that is the chosen storage
-STORAGES = ("bram", "uram", "lutram")
+STORAGES = ("bram", "uram", "lutram", "ddr")  # ddr: gradient accumulators only
 
 
 @dataclass
@@ -85,28 +85,39 @@ def storage_choices(layer: Layer, unit: str, f: LayerFolding, bits: int, board: 
         out.append("uram")
     if depth * f.simd * width <= LUTRAM_MAX_BITS:
         out.append("lutram")
+    if unit == "grad":
+        out.append("ddr")
     return out
 
 
+def ddr_cycles(layer: Layer, board: Board, freq_mhz: float) -> int:
+    """Cycles per sample to read-modify-write a layer's 32-bit gradient accumulators in DDR."""
+    bytes_per_cycle = min(board.ddr_bandwidth_gbps * 1e3 / freq_mhz, board.dma_width_bits / 8)
+    return math.ceil(2 * 4 * layer.params["weight"].size / bytes_per_cycle)
+
+
 def unit_resources(layer: Layer, unit: str, f: LayerFolding, storage: str, board: Board, mode: str, bits: int,
-                   coef: Coefficients) -> dict[str, float]:
-    """One unit: its DSP lanes, its memory (forward: the weights; error: a copy partitioned for the
-    transposed access; gradient: the 32-bit gradient accumulators of a batch), its buffers and logic."""
+                   coef: Coefficients, tied: bool = False) -> dict[str, float]:
+    """One unit: its DSP lanes, its memory (forward: the weights; a conv's error unit: a copy partitioned
+    for the transposed access; gradient: the 32-bit accumulators of a batch, on chip or in DDR), its
+    buffers and logic. ``tied``: a dense forward unit that also hosts its error unit (twice the lanes)."""
     rows, cols = unit_matrix(layer, unit)
     per_dsp = board.macs_per_dsp if bits <= 8 else 1
+    copies = 2 if tied else 1
     res = {r: 0.0 for r in RESOURCES}
-    res["dsp"] = math.ceil(f.pe * f.simd / per_dsp)
+    res["dsp"] = copies * math.ceil(f.pe * f.simd / per_dsp)
     width = GRAD_BITS if unit == "grad" else bits
-    for k, v in memory_cost((rows // f.pe) * (cols // f.simd), f.simd * width, storage).items():
-        res[k] += v * f.pe
+    if storage != "ddr":
+        for k, v in memory_cost((rows // f.pe) * (cols // f.simd), f.simd * width, storage).items():
+            res[k] += v * f.pe
     if layer.op == "conv" and unit != "grad":
         c, h, w = layer.in_shape if unit == "fwd" else layer.out_shape
         kh = layer.attrs["kernel"][0]
         _add(res, _buffer((kh - 1) * w * c * (bits if unit == "fwd" else ERR_BITS)))
     if mode == "train" and unit == "fwd":
         _add(res, _buffer(2 * int(np.prod(layer.in_shape)) * bits))  # activations kept for the backward pass
-    res["lut"] += coef.lut_per_lane * f.pe * f.simd + coef.lut_per_unit
-    res["ff"] += coef.ff_per_lane * f.pe * f.simd + coef.ff_per_unit
+    res["lut"] += copies * (coef.lut_per_lane * f.pe * f.simd + coef.lut_per_unit)
+    res["ff"] += copies * (coef.ff_per_lane * f.pe * f.simd + coef.ff_per_unit)
     return res
 
 
@@ -142,6 +153,9 @@ def fixed_resources(net: Network, board: Board, mode: str, bits: int, coef: Coef
 def design_features(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str) -> dict[str, float]:
     """What the LUT/FF coefficients multiply: MAC lanes, units and fixed-rate stages of a design."""
     pairs = units_of(net, mode)
+    first = net.weighted_layers()[0].name
+    tied = [p for p in pairs if p[1] == "fwd" and tied_error(net.layer(p[0]), p[0] == first, mode)]
+    pairs = pairs + tied
     lanes = sum(units[p].pe * units[p].simd for p in pairs)
     fixed = sum(1 for l in net.layers if l.op in ("maxpool", "avgpool", "lrn"))
     return {"lanes": lanes, "units": len(pairs), "fixed_stages": fixed}

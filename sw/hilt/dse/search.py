@@ -19,8 +19,9 @@ from ..errors import HiltError
 from ..ir import Network
 from ..ir.folding import LayerFolding
 from .boards import RESOURCES, Board
-from .perf import Performance, macs_per_sample, pe_rows, performance, stages, unit_cycles, unit_matrix, units_of
-from .resources import Coefficients, fixed_resources, storage_choices, unit_resources
+from .perf import (Performance, macs_per_sample, pe_rows, performance, stages, tied_error, unit_cycles, unit_matrix,
+                   units_of)
+from .resources import Coefficients, ddr_cycles, fixed_resources, storage_choices, unit_resources
 
 WEIGHTINGS = ({"dsp": 1, "bram18": 1, "uram": 1, "lut": 1, "ff": 0.2},  # balanced
               {"dsp": 1, "bram18": 0.2, "uram": 0.2, "lut": 0.2, "ff": 0.05},  # save DSPs
@@ -88,16 +89,19 @@ class Space:
                             default=1)
         self.options: dict[tuple[str, str], list[_Option]] = {}
         self._frontiers: dict[int, dict] = {}
+        first = net.weighted_layers()[0].name
         for name, unit in units_of(net, mode):
             layer = net.layer(name)
             _, cols = unit_matrix(layer, unit)
+            tied = unit == "fwd" and tied_error(layer, name == first, mode)
             opts = []
             for pe, simd in itertools.product(_divisors(pe_rows(layer, unit)), _divisors(cols)):
                 f = LayerFolding(pe, simd)
                 cycles = unit_cycles(layer, f, unit)
                 for storage in storage_choices(layer, unit, f, bits, board):
-                    opts.append(_Option(f, storage, cycles, unit_resources(layer, unit, f, storage, board, mode,
-                                                                           bits, self.coef)))
+                    c = max(cycles, ddr_cycles(layer, board, freq_mhz)) if storage == "ddr" else cycles
+                    opts.append(_Option(f, storage, c, unit_resources(layer, unit, f, storage, board, mode,
+                                                                      bits, self.coef, tied)))
             self.options[(name, unit)] = opts
 
     def cost(self, res: dict[str, float], weights: dict[str, float]) -> float:
@@ -111,7 +115,7 @@ class Space:
             for r in RESOURCES:
                 res[r] += o.res[r]
         return Design(units, {k: o.storage for k, o in choice.items()},
-                      performance(self.net, units, self.freq, self.mode), res,
+                      performance(self.net, units, self.freq, self.mode, max(o.cycles for o in choice.values())), res,
                       macs_per_sample(self.net, self.mode), origin)
 
     def _frontier(self, w: int):
@@ -158,14 +162,26 @@ def pareto(designs: list[Design]) -> list[Design]:
     return list(unique.values())
 
 
-def greedy(space: Space, cap: float) -> Design:
+def greedy(space: Space, cap: float) -> Design | None:
     """FINN SetFolding-like: raise the slowest unit's parallelism (simd first, then pe) step by step
-    while the design still fits; stop when the slowest unit cannot grow or the budget is spent."""
+    while the design still fits; stop when the slowest unit cannot grow or the budget is spent. Memories
+    stay on chip (as FINN keeps them) unless that does not fit even at 1 x 1. None when nothing fits."""
+    for allow_ddr in (False, True):
+        design = _greedy(space, cap, allow_ddr)
+        if design is not None:
+            return design
+    return None
+
+
+def _greedy(space: Space, cap: float, allow_ddr: bool) -> Design | None:
     def option(key, f):
-        return min((o for o in space.options[key] if o.folding == f), key=lambda o: space.cost(o.res, WEIGHTINGS[0]))
+        opts = [o for o in space.options[key] if o.folding == f and (allow_ddr or o.storage != "ddr")]
+        return min(opts, key=lambda o: space.cost(o.res, WEIGHTINGS[0]))
 
     current = {key: option(key, LayerFolding(1, 1)) for key in space.options}
     best = space.design(current, "greedy")
+    if not best.fits(space.board, cap):
+        return None
     while True:
         slowest = max(current, key=lambda k: current[k].cycles)
         f = current[slowest].folding
@@ -189,7 +205,7 @@ def explore(space: Space, cap: float) -> list[Design]:
     """All candidate designs: the cheapest per reachable II under each weighting, plus the greedy one."""
     iis = sorted({o.cycles for opts in space.options.values() for o in opts if o.cycles >= 1} | {space.fixed_ii})
     iis = [ii for ii in iis if ii >= space.fixed_ii] or [space.fixed_ii]
-    designs = [space.greedy_design] if hasattr(space, "greedy_design") else []
+    designs = [space.greedy_design] if getattr(space, "greedy_design", None) is not None else []
     seen = set()
     for w in range(len(WEIGHTINGS)):
         for ii in iis:
@@ -207,7 +223,7 @@ def explore(space: Space, cap: float) -> list[Design]:
 class Result:
     front: list[Design]
     chosen: Design
-    greedy: Design
+    greedy: Design | None  # None: the greedy baseline's starting point does not fit
 
 
 def search(space: Space, cap: float = 0.8, target_fps: float | None = None) -> Result:
