@@ -12,18 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
-
-def rate(fn, samples: int, seconds: float) -> float:
-    fn()
-    calls, start = 0, time.perf_counter()
-    while True:
-        fn()
-        calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return calls * samples / elapsed
+from measure import rate  # benchmarks/ is on sys.path when a script in it runs
 
 
 def main() -> None:

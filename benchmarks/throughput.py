@@ -11,22 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+
+from measure import rate  # benchmarks/ is on sys.path when a script in it runs
 import platform
-import time
 
 import numpy as np
-
-
-def rate(fn, samples_per_call: int, seconds: float) -> float:
-    """Samples per second of ``fn``, after one warm-up call, over at least ``seconds``."""
-    fn()
-    calls, start = 0, time.perf_counter()
-    while True:
-        fn()
-        calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return calls * samples_per_call / elapsed
 
 
 def golden_vs_onnxruntime(model, x, seconds):

@@ -95,7 +95,14 @@ def add_common(p, samples: bool = True) -> None:
         p.add_argument("--samples", type=positive_int, help="held-out images to evaluate (default: all)")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="write a plot of the results")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_chip_arguments(p)
+
+
+def add_finetune_arguments(p, epochs: int) -> None:
+    p.add_argument("--epochs", type=positive_int, default=epochs, help=f"fine-tuning epochs (default {epochs})")
+    p.add_argument("--lr", type=float, default=0.01, help="peak learning rate (default 0.01)")
+    p.add_argument("--train-samples", type=positive_int, help="training images for fine-tuning (default: all)")
 
 
 def save_plot(path, draw) -> None:
@@ -292,7 +299,6 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--freq", default="100:400:25", metavar="MHZ", help="START:STOP:STEP, A,B,C or one value "
                                                                         "(default 100:400:25)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("finetune", help="hardware-in-the-loop fine-tuning on the (virtual) chip",
@@ -302,14 +308,11 @@ def register(sub) -> None:
     p.add_argument("--backend", choices=("emu",), default="emu", help="accelerator (emu: the virtual chip)")
     p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
     p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
-    p.add_argument("--epochs", type=positive_int, default=3, help="(default 3)")
-    p.add_argument("--lr", type=float, default=0.01, help="peak learning rate (default 0.01)")
+    add_finetune_arguments(p, epochs=3)
     p.add_argument("--batch-size", type=positive_int, default=32, help="(default 32)")
     p.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
-    p.add_argument("--train-samples", type=positive_int, help="training images (default: all)")
     p.add_argument("--checkpoint", metavar="FILE.npz", help="save progress here and resume from it if present")
     p.add_argument("-o", "--output", metavar="TUNED.onnx", help="write the fine-tuned model")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_finetune)
 
     faults.register(sub)
@@ -323,5 +326,4 @@ def register(sub) -> None:
     pf.add_argument("measured", metavar="SWEEP.json")
     add_common(pf)
     pf.add_argument("-o", "--output", required=True, metavar="CHIP.json")
-    pf.add_argument("--quiet", action="store_true")
     pf.set_defaults(func=cmd_profile_fit)

@@ -13,8 +13,8 @@ import time
 import numpy as np
 
 from ..errors import HiltError
-from .chip import accuracy, add_common, chip_from_args, parse_rates, save_plot, setup
-from .common import positive_int, table, write_json
+from .chip import accuracy, add_common, add_finetune_arguments, chip_from_args, parse_rates, save_plot, setup
+from .common import table, write_json
 
 MITIGATIONS = ("faq", "clip", "retrain")
 
@@ -33,12 +33,9 @@ def register(sub) -> None:
                    help="comma-separated; each none or a '+' combination of faq, clip, retrain")
     p.add_argument("--clip", type=float, default=0.5, metavar="FRACTION",
                    help="clipping bound as a fraction of each layer's largest weight (default 0.5)")
-    p.add_argument("--epochs", type=positive_int, default=1, help="epochs of clip/retrain fine-tuning (default 1)")
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--train-samples", type=positive_int, help="training images for fine-tuning (default: all)")
+    add_finetune_arguments(p, epochs=1)
     p.add_argument("--curves", action="store_true",
                    help="instead: training curves on a ReRAM-faulty chip, with and without clipping")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_faults)
 
 
