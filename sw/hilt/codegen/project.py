@@ -1,0 +1,168 @@
+"""Quantized model -> a self-contained HLS project (sources, kernel library, Tcl, testbench, manifest).
+
+Everything textual is rendered from the jinja2 templates in templates/hls; this module only computes
+the values: per-layer parameter structs, the weight stream, and the stream layout. Streams carry one
+32-bit signed word per value in pixel-major, channel-minor (HWC) order; dense layers that follow a
+flatten get their weight columns reordered from ONNX's CHW order to match.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from ..errors import HiltError
+from ..ir import Layer
+from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
+from ..quant import QModel
+from ..quant.calibrate import LUT_SIZE
+from ..reference import windows as win
+from ..reference.layers import lrn_extent
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATES = ROOT / "templates" / "hls"
+LIBRARY = ROOT / "hw" / "hls" / "hilt"
+MODES = {"infer": 0, "train_forward": 1, "load_weights": 3}
+
+
+def _c_name(name: str) -> str:
+    out = "".join(ch if ch.isalnum() else "_" for ch in name)
+    return out if out[0].isalpha() else "l_" + out
+
+
+def _shape(s) -> str:
+    return "x".join(map(str, s))
+
+
+def _window_fields(layer: Layer) -> dict[str, int]:
+    c, h, w = layer.in_shape
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = layer.attrs["kernel"], layer.attrs["stride"], layer.attrs["pads"]
+    ho, wo = win.out_hw(h, w, layer.attrs)
+    hp = max(h + pt + pb, (ho - 1) * sh + kh)
+    wp = max(w + pl + pr, (wo - 1) * sw + kw)
+    return {"C": c, "H": h, "W": w, "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PT": pt, "PL": pl, "PB": pb, "PR": pr,
+            "HP": hp, "WP": wp, "HO": ho, "WO": wo}
+
+
+def hwc_columns(weight: np.ndarray, in_shape) -> np.ndarray:
+    """Dense weight columns from ONNX's flatten order (c, h, w) to the stream's order (h, w, c)."""
+    c, h, w = in_shape
+    return weight.reshape(-1, c, h, w).transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
+def stream_weights(q: QModel) -> np.ndarray:
+    """The MODE_LOAD_WEIGHTS beats: per conv/dense layer O x K weights, then each bias as (low, high) words."""
+    parts = []
+    for ql, layer, src in _weighted(q):
+        w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
+        if layer.op == "dense" and src is not None:
+            w = hwc_columns(w, src)
+        b = ql.arrays["bias"].astype(np.int64)
+        words = np.stack([(b & 0xFFFFFFFF).astype(np.uint32).view(np.int32), (b >> 32).astype(np.int32)], axis=1)
+        parts += [w.astype(np.int32).reshape(-1), words.reshape(-1)]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+
+
+def _weighted(q: QModel):
+    """(QLayer, Layer, CHW shape the dense layer's input was flattened from, or None)."""
+    flat_from = None
+    out = []
+    for ql, layer in zip(q.compute_layers(), q.network.layers):
+        if layer.op == "flatten":
+            flat_from = layer.in_shape
+        if layer.weighted:
+            out.append((ql, layer, flat_from if layer.op == "dense" else None))
+            flat_from = None
+        elif layer.op not in ("flatten", "relu"):
+            flat_from = None
+    return out
+
+
+def _layer_context(q: QModel, ql, layer: Layer, folding: dict[str, LayerFolding], cname: str, inp: str,
+                   outp: str) -> dict:
+    bits, fields, lut, call = q.bits, {}, None, ""
+    if layer.weighted:
+        f = folding[layer.name]
+        rows = layer.params["weight"].shape[0]
+        k = int(np.prod(layer.params["weight"].shape[1:]))
+        fields = {"O": rows, "G": int(layer.attrs.get("groups", 1)), "K": k, "PE": f.pe, "SIMD": f.simd, "BITS": bits,
+                  "ACC_BITS": q.acc_bits, "SHIFT": ql.shift}
+        if layer.op == "conv":
+            fields = {**_window_fields(layer), **fields}
+        call = f"hilt::{layer.op}<{cname}_p, wgt_t>({inp}, {outp}, {cname}_w, {cname}_b)"
+    elif layer.op in ("maxpool", "avgpool"):
+        fields = _window_fields(layer)
+        if layer.op == "avgpool":
+            fields.update(INCLUDE_PAD=int(bool(layer.attrs.get("count_include_pad"))), BITS=bits)
+        call = f"hilt::{layer.op}<{cname}_p>({inp}, {outp})"
+    elif layer.op == "lrn":
+        before, after = lrn_extent(layer.attrs["size"])
+        c, h, w = layer.in_shape
+        fields = {"C": c, "H": h, "W": w, "BEFORE": before, "AFTER": after, "LUT_SHIFT": ql.lut_shift,
+                  "LUT_SIZE": LUT_SIZE, "SHIFT": ql.shift, "BITS": bits}
+        lut = [int(v) for v in ql.arrays["lut"]]
+        call = f"hilt::lrn<{cname}_p>({inp}, {outp}, {cname}_lut)"
+    elif layer.op in ("relu", "flatten"):
+        fields = {"N": int(np.prod(layer.out_shape))}
+        call = f"hilt::{layer.op}<{cname}_p>({inp}, {outp})"
+    else:
+        raise HiltError(f"layer {layer.name}: no HLS kernel for {layer.op}")
+    return {"name": cname, "op": layer.op, "in_shape": _shape(layer.in_shape), "out_shape": _shape(layer.out_shape),
+            "onnx_nodes": ", ".join(n for n in layer.onnx_nodes if n) or layer.name, "fields": list(fields.items()),
+            "lut": lut, "call": call, "out_size": int(np.prod(layer.out_shape))}
+
+
+def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float = 200.0,
+                    folding: dict[str, LayerFolding] | None = None, name: str | None = None,
+                    source: str = "") -> dict:
+    """Write the HLS project for ``q`` into ``out_dir``; returns the manifest."""
+    start = time.perf_counter()
+    net = q.network
+    folding = {**default_folding(net), **(folding or {})}
+    check_folding(net, folding)
+    name = _c_name(name or net.name)
+    layers = q.compute_layers()
+    ctx_layers = []
+    for i, (ql, layer) in enumerate(zip(layers, net.layers)):
+        ctx_layers.append(_layer_context(q, ql, layer, folding, _c_name(layer.name), f"s{i}", f"u{i + 1}"))
+    tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]
+    ctx = {"name": name, "ns": f"{name}_cfg", "guard": name.upper(), "top": f"{name}_top", "source": source or net.name,
+           "bits": q.bits, "wgt_type": "int8_t" if q.bits <= 8 else "int16_t", "layers": ctx_layers,
+           "weighted": [c for c in ctx_layers if c["op"] in ("conv", "dense")], "input_size": tap_sizes[0],
+           "output_size": tap_sizes[-1], "tap_sizes": tap_sizes, "board": getattr(board, "name", "generic"),
+           "part": getattr(board, "part", "xczu7ev-ffvc1156-2-e"), "freq_mhz": f"{freq_mhz:g}",
+           "period_ns": f"{1000.0 / freq_mhz:.3f}", "dir_name": Path(out_dir).name}
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    out = Path(out_dir)
+    tmp = out.with_name(f".{out.name}.part")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "include").mkdir(parents=True)
+    files = {f"{name}_params.h": "params.h.j2", f"{name}_top.h": "top.h.j2", f"{name}_top.cpp": "top.cpp.j2",
+             "tb.cpp": "tb.cpp.j2", "csynth.tcl": "csynth.tcl.j2", "README.md": "README.md.j2"}
+    for target, template in files.items():
+        (tmp / target).write_text(env.get_template(template).render(**ctx))
+    shutil.copytree(LIBRARY, tmp / "include" / "hilt")
+    stream_weights(q).astype("<i4").tofile(tmp / "weights.bin")
+    manifest = {"name": name, "top": ctx["top"], "source": ctx["source"], "bits": q.bits, "acc_bits": q.acc_bits,
+                "board": ctx["board"], "part": ctx["part"], "freq_mhz": freq_mhz, "modes": MODES,
+                "beat": "int32 little-endian, one value per beat; maps in pixel-major, channel-minor (HWC) order",
+                "input": {"shape": list(net.input_shape), "format": q.input_fmt.to_json()},
+                "layers": [{"name": l.name, "op": l.op, "in_shape": list(l.in_shape), "out_shape": list(l.out_shape),
+                            "out_format": ql.out_fmt.to_json(), "onnx_nodes": list(l.onnx_nodes)}
+                           for ql, l in zip(layers, net.layers)],
+                "folding": folding_to_json(folding), "tap_sizes": tap_sizes,
+                "weights_stream": "per conv/dense layer: O x K weights (dense columns in HWC order), then O biases "
+                                  "as (low 32 bits, high 32 bits)"}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    manifest["seconds"] = time.perf_counter() - start
+    return manifest
