@@ -23,7 +23,7 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("info", "infer", "zoo", "train", "quantize", "eval", "dse", "sweep", "finetune", "faults"):
+    for command in ("info", "infer", "zoo", "train", "quantize", "eval", "dse", "sweep", "finetune", "faults", "compile", "csim"):
         assert command in out
 
 

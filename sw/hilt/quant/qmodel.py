@@ -20,6 +20,14 @@ from .formats import ACC_BITS, Format
 FORMAT_VERSION = 1
 
 
+def _narrow(v: np.ndarray) -> np.ndarray:
+    """The smallest signed integer type that holds every value (weights: int8 or int16)."""
+    for t in (np.int8, np.int16, np.int32):
+        if v.size == 0 or (v.min() >= np.iinfo(t).min and v.max() <= np.iinfo(t).max):
+            return v.astype(t)
+    return v.astype(np.int64)
+
+
 @dataclass
 class QLayer:
     """One layer's integer view. ``in_fmt``/``out_fmt`` are the activation formats around it.
@@ -104,11 +112,11 @@ class QModel:
         header = {"version": FORMAT_VERSION, "bits": self.bits, "layers": [q.header() for q in self.layers],
                   "err_out_fmt": self.err_out_fmt.to_json() if self.err_out_fmt else None,
                   "input_name": self.network.input_name, "name": self.network.name}
-        arrays = {f"{i}/{k}": v for i, q in enumerate(self.layers) for k, v in q.arrays.items()}
+        arrays = {f"{i}/{k}": _narrow(v) for i, q in enumerate(self.layers) for k, v in q.arrays.items()}
         arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
         arrays["__onnx__"] = np.frombuffer(to_onnx(self.network).SerializeToString(), np.uint8)
         with open(path, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez(f, **arrays)  # uncompressed: AlexNet's 61 M weights save in a second, not a minute
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "QModel":
@@ -130,7 +138,7 @@ class QModel:
         net.name = header["name"]
         layers = []
         for i, h in enumerate(header["layers"]):
-            arrays = {k.split("/", 1)[1]: v for k, v in data.items() if k.split("/", 1)[0] == str(i)}
+            arrays = {k.split("/", 1)[1]: v.astype(np.int64) for k, v in data.items() if k.split("/", 1)[0] == str(i)}
             layers.append(QLayer.from_header(h, arrays))
         err = header.get("err_out_fmt")
         return cls(net, header["bits"], layers, Format(*err) if err else None)
