@@ -73,21 +73,28 @@ class Emulator(Accelerator):
             self.counters.macs += layer.macs * len(x)
             depth = settle_depth(self.chip, self._clock, self.chip.lane_factors(ql.name, w.shape[0]), q.acc_bits)
             seu = self.faults.seu_acc_rate > 0
-            if (depth >= q.acc_bits).all() and not seu:
+            if (depth >= q.acc_bits).all():  # no lane can fail at this clock: the golden datapath
                 acc = linear(layer, x, w, -ql.in_fmt.qmin)
-                bound = int_matmul_terms(layer) * -ql.in_fmt.qmin * int(np.abs(w).max(initial=0)) + \
-                    int(np.abs(bias).max(initial=0))
                 self._count(ql.name, acc.size, 0, 0)
-                y = accumulate_and_requantize(acc, bias, ql.shift, q.acc_bits, q.bits, bound)
+                if not seu:
+                    bound = int_matmul_terms(layer) * -ql.in_fmt.qmin * int(np.abs(w).max(initial=0)) + \
+                        int(np.abs(bias).max(initial=0))
+                    return self._act_seu(accumulate_and_requantize(acc, bias, ql.shift, q.acc_bits, q.bits, bound),
+                                         layer, ql, call)
+                acc = wrap(acc + bias.reshape((1, -1) + (1,) * (acc.ndim - 2)), q.acc_bits)
             else:
                 acc = np.concatenate([self._timed_acc(layer, x[i:i + self.chunk], w, bias, depth)
                                       for i in range(0, len(x), self.chunk)])
-                if seu:
-                    acc, n = flip_bits(acc, q.acc_bits, self.faults.seu_acc_rate, self.chip.rng("seu-acc", call, ql.name))
-                    self.counters.seu_flips += n
-                y = requantize(acc, ql.shift, q.bits)
+            if seu:
+                acc, n = flip_bits(acc, q.acc_bits, self.faults.seu_acc_rate, self.chip.rng("seu-acc", call, ql.name))
+                self.counters.seu_flips += n
+            y = requantize(acc, ql.shift, q.bits)
+        return self._act_seu(y, layer, ql, call)
+
+    def _act_seu(self, y: np.ndarray, layer: Layer, ql: QLayer, call: int) -> np.ndarray:
+        """Transient upsets in a layer's output word (the activation registers)."""
         if self.faults.seu_act_rate > 0 and layer.op not in ("flatten",):
-            y, n = flip_bits(y, q.bits, self.faults.seu_act_rate, self.chip.rng("seu-act", call, ql.name))
+            y, n = flip_bits(y, self.q.bits, self.faults.seu_act_rate, self.chip.rng("seu-act", call, ql.name))
             self.counters.seu_flips += n
         return y
 
