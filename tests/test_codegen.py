@@ -11,13 +11,15 @@ import pytest
 from hilt import golden, zoo
 from hilt.cli import main
 from hilt.codegen import compile_project, run, syntax_check
+from hilt.codegen.csim import run_backward
 from hilt.ir.folding import LayerFolding
 from hilt.quant import quantize
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="C simulation needs g++")
 
 
-def assert_taps_equal(project, q, x):
+def assert_taps_equal(project, q, x, labels=None):
+    """Forward taps, logits and (with labels) backward errors and weight gradients all equal the golden model."""
     x_int = golden.quantize_input(q, x)
     taps = run(project, x_int, "train_forward")
     ref = golden.run(q, x_int)
@@ -25,6 +27,16 @@ def assert_taps_equal(project, q, x):
     for i, (a, b) in enumerate(zip(taps, ref)):
         assert a.shape == b.shape and np.array_equal(a, b), f"tap {i}"
     assert np.array_equal(run(project, x_int[:5], "infer")[0], ref[-1][:5])
+    if labels is not None:
+        err = golden.error_at_logits(q, ref[-1], labels)
+        errors, grads = run_backward(project, ref, err)
+        bp = golden.backward(q, ref, err)
+        for i in range(1, len(bp.errors)):
+            assert errors[i].shape == bp.errors[i].shape and np.array_equal(errors[i], bp.errors[i]), f"error {i}"
+        assert set(grads) == set(bp.grads)
+        for name, g in grads.items():
+            assert np.array_equal(g["weight"], bp.grads[name]["weight"]), name
+            assert np.array_equal(g["bias"], bp.grads[name]["bias"]), name
 
 
 @pytest.mark.parametrize("folding", [{}, {"conv1": LayerFolding(3, 5), "conv2": LayerFolding(8, 25),
@@ -32,17 +44,18 @@ def assert_taps_equal(project, q, x):
                                           "fc3": LayerFolding(2, 84)}], ids=["1x1", "folded"])
 def test_lenet5_csim_equals_golden_on_100_mnist_images(tmp_path, trained_q, mnist_splits, folding):
     compile_project(trained_q, tmp_path / "p", folding=folding)
-    assert_taps_equal(tmp_path / "p", trained_q, mnist_splits[1].x[:100])
+    assert_taps_equal(tmp_path / "p", trained_q, mnist_splits[1].x[:100], mnist_splits[1].y[:100])
 
 
 @pytest.mark.parametrize("name", ["svhn", "cifar10"])
 def test_bp_paper_nets_csim_equal_golden_on_random_inputs(tmp_path, name, rng):
     net = zoo.network(name, seed=2)
     x = rng.random((4, *net.input_shape), dtype=np.float32)
-    q = quantize(net, x, bits=8)
+    labels = rng.integers(0, 10, len(x))
+    q = quantize(net, x, bits=8, labels=labels)
     folding = {l.name: LayerFolding(2, 3) for l in net.weighted_layers() if l.op == "conv"}
     compile_project(q, tmp_path / name, folding=folding)
-    assert_taps_equal(tmp_path / name, q, x)
+    assert_taps_equal(tmp_path / name, q, x, labels)
 
 
 def test_grouped_strided_padded_pools_and_lrn_csim_equal_golden(tmp_path, rng):
@@ -65,8 +78,32 @@ def test_grouped_strided_padded_pools_and_lrn_csim_equal_golden(tmp_path, rng):
     net.validate()
     x = rng.random((6, 3, 15, 15), dtype=np.float32)
     q = quantize(net, x, bits=16)
-    compile_project(q, tmp_path / "mix", folding={"c1": LayerFolding(4, 9), "c2": LayerFolding(2, 2)})
+    manifest = compile_project(q, tmp_path / "mix", folding={"c1": LayerFolding(4, 9), "c2": LayerFolding(2, 2)})
     assert_taps_equal(tmp_path / "mix", q, x)
+    assert manifest["backward"] is False  # LRN and average pooling have no integer backward kernels
+
+
+def test_strided_grouped_padded_conv_backward_equals_golden(tmp_path, rng):
+    """Error propagation by zero insertion + rotated weights, with stride, asymmetric padding and groups."""
+    from hilt.ir import Layer, Network
+
+    w = lambda *s: (rng.standard_normal(s) * 0.3).astype(np.float32)  # noqa: E731
+    layers = [Layer("c1", "conv", (2, 11, 10), (4, 5, 5), {"kernel": (3, 3), "stride": (2, 2), "pads": (1, 0, 0, 1),
+                                                          "groups": 1}, {"weight": w(4, 2, 3, 3), "bias": w(4)}),
+              Layer("r1", "relu", (4, 5, 5), (4, 5, 5)),
+              Layer("c2", "conv", (4, 5, 5), (6, 2, 2), {"kernel": (3, 2), "stride": (2, 3), "pads": (1, 1, 0, 0),
+                                                         "groups": 2}, {"weight": w(6, 2, 3, 2), "bias": w(6)}),
+              Layer("p1", "maxpool", (6, 2, 2), (6, 1, 1), {"kernel": (2, 2), "stride": (2, 2), "pads": (0, 0, 0, 0),
+                                                            "ceil_mode": False}),
+              Layer("f", "flatten", (6, 1, 1), (6,)),
+              Layer("d", "dense", (6,), (3,), {}, {"weight": w(3, 6), "bias": w(3)})]
+    net = Network("strided", "x", (2, 11, 10), layers)
+    net.validate()
+    x = rng.random((5, 2, 11, 10), dtype=np.float32)
+    labels = rng.integers(0, 3, 5)
+    q = quantize(net, x, labels=labels)
+    compile_project(q, tmp_path / "s", folding={"c2": LayerFolding(3, 2)})
+    assert_taps_equal(tmp_path / "s", q, x, labels)
 
 
 @pytest.mark.parametrize("name", zoo.names())

@@ -65,6 +65,75 @@ def from_hwc(flat: np.ndarray, shape) -> np.ndarray:
     return flat.reshape(shape)
 
 
+def _layouts(manifest) -> list[tuple[list[int], bool]]:
+    """Per activation index: the shape its stream is read with, and whether it is a flatten's output
+    (streamed in its input map's HWC order, flattened C-major in the model)."""
+    layers = manifest["layers"]
+    return [(manifest["input"]["shape"], False)] + [(l["in_shape"], True) if l["op"] == "flatten" else
+                                                    (l["out_shape"], False) for l in layers]
+
+
+def _to_beats(a: np.ndarray, shape, flat: bool) -> np.ndarray:
+    """(N, ...) model-layout values -> (N, size) stream order."""
+    n = len(a)
+    a = a.reshape(n, *shape) if flat else a
+    return to_hwc(a).reshape(n, -1) if len(shape) == 3 else a.reshape(n, -1)
+
+
+def _from_beats(b: np.ndarray, shape, flat: bool) -> np.ndarray:
+    tap = np.stack([from_hwc(row, shape) for row in b])
+    return tap.reshape(len(b), -1) if flat else tap
+
+
+def _execute(project: Path, beats: np.ndarray, mode: str, samples: int) -> np.ndarray:
+    binary = build(project)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        beats.astype("<i4").tofile(tmp / "in.bin")
+        proc = subprocess.run([str(binary), str(project / "weights.bin"), str(MODES[mode]), str(samples),
+                               str(tmp / "in.bin"), str(tmp / "out.bin")], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise HiltError(f"C simulation failed: {proc.stderr.strip()}")
+        return np.fromfile(tmp / "out.bin", "<i4").astype(np.int64)
+
+
+def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray):
+    """MODE_BACKWARD: (errors per activation index, [None, e1, ..., e_L-1, err]; weight and bias gradients
+    per conv/dense layer) in the golden model's layouts, for a batch of forward taps and logits errors."""
+    project = Path(project)
+    manifest = json.loads((project / "manifest.json").read_text())
+    if not manifest.get("backward"):
+        raise HiltError(f"{project}: generated without a backward pipeline (a layer has no integer backward)")
+    layouts = _layouts(manifest)
+    n = len(err)
+    sample = [_to_beats(t, *lay) for t, lay in zip(taps, layouts)] + [np.asarray(err).reshape(n, -1)]
+    beats = _execute(project, np.concatenate(sample, axis=1).reshape(-1), "backward", n)
+    last = len(layouts) - 1
+    sizes = [int(np.prod(layouts[i][0])) for i in range(last - 1, 0, -1)]
+    per_sample = sum(sizes)
+    errors: list = [None] * (last + 1)
+    errors[last] = np.asarray(err)
+    body = beats[: n * per_sample].reshape(n, per_sample)
+    offset = 0
+    for i, size in zip(range(last - 1, 0, -1), sizes):
+        errors[i] = _from_beats(body[:, offset:offset + size], *layouts[i])
+        offset += size
+    rest, grads = beats[n * per_sample:], {}
+    for idx, layer in enumerate(manifest["layers"]):
+        if layer["op"] not in ("conv", "dense"):
+            continue
+        o, k = layer["weight_shape"][0], int(np.prod(layer["weight_shape"][1:]))
+        w, rest = rest[: o * k].reshape(o, k), rest[o * k:]
+        b, rest = rest[:o], rest[o:]
+        if layer["op"] == "dense" and layer.get("flattened_from"):
+            c, h, wd = layer["flattened_from"]
+            w = w.reshape(o, h, wd, c).transpose(0, 3, 1, 2).reshape(o, k)  # stream (h, w, c) -> ONNX (c, h, w)
+        grads[layer["name"]] = {"weight": w.reshape(layer["weight_shape"]), "bias": b}
+    if rest.size:
+        raise HiltError(f"C simulation wrote {rest.size} beats more than expected")
+    return errors, grads
+
+
 def run(project: str | Path, x_int: np.ndarray, mode: str = "infer") -> list[np.ndarray]:
     """Run integer images (N, C, H, W) through the C simulation. Returns [logits] for infer, or every
     tap [input, layer 1, ..., logits] for train_forward, each as an int64 array in the model's layout."""

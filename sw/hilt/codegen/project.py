@@ -27,7 +27,8 @@ from ..reference.layers import lrn_extent
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "hls"
 LIBRARY = ROOT / "hw" / "hls" / "hilt"
-MODES = {"infer": 0, "train_forward": 1, "load_weights": 3}
+MODES = {"infer": 0, "train_forward": 1, "backward": 2, "load_weights": 3}
+BACKWARD_OPS = ("conv", "dense", "relu", "maxpool", "flatten")
 
 
 def _c_name(name: str) -> str:
@@ -66,6 +67,12 @@ def stream_weights(q: QModel) -> np.ndarray:
         words = np.stack([(b & 0xFFFFFFFF).astype(np.uint32).view(np.int32), (b >> 32).astype(np.int32)], axis=1)
         parts += [w.astype(np.int32).reshape(-1), words.reshape(-1)]
     return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+
+
+def _flattened_from(q: QModel) -> list:
+    """Per layer: the map shape a dense layer's input was flattened from (None otherwise)."""
+    by_name = {layer.name: src for _, layer, src in _weighted(q)}
+    return [by_name.get(layer.name) for layer in q.network.layers[: len(q.compute_layers())]]
 
 
 def _weighted(q: QModel):
@@ -117,6 +124,67 @@ def _layer_context(q: QModel, ql, layer: Layer, folding: dict[str, LayerFolding]
             "lut": lut, "call": call, "out_size": int(np.prod(layer.out_shape))}
 
 
+def _backward_context(q: QModel, ctx_layers: list[dict]) -> dict | None:
+    """The BP pipeline's steps, last layer first, or None when a layer has no integer backward kernel."""
+    from ..golden import error_format
+
+    net = q.network
+    layers = q.compute_layers()
+    if any(l.op not in BACKWARD_OPS for l in net.layers[: len(layers)]) or q.err_out_fmt is None:
+        return None
+    steps, structs, used = [], [], set()
+    for i in range(len(layers) - 1, -1, -1):
+        ql, layer, c = layers[i], net.layers[i], ctx_layers[i]
+        n, e_out, e_in = c["name"], f"e[{i + 1}]", f"e_raw{i}"
+        fe_out, fe_in = error_format(q, i + 1), error_format(q, i)
+        if layer.weighted:
+            c["fields"] += [("GRAD_SHIFT", fe_out.frac + ql.in_fmt.frac - ql.grad_fmt.frac),
+                            ("BIAS_GRAD_SHIFT", fe_out.frac - ql.bias_grad_fmt.frac)]
+            used.add(("x", i))
+            grad = f"hilt::{layer.op}_grad<{n}_p>(tx[{i}], {{err}}, {n}_g, {n}_gb)"
+            if i == 0:
+                steps.append(grad.format(err=e_out))
+                continue
+            shift = fe_out.frac + ql.w_fmt.frac - fe_in.frac
+            steps.append(f"hilt::fork<{ctx_layers[i]['name']}_n>({e_out}, ea{i}, eb{i})")
+            steps.append(grad.format(err=f"ea{i}"))
+            if layer.op == "conv":
+                o, cg, kh, kw = layer.params["weight"].shape
+                g = int(layer.attrs.get("groups", 1))
+                c_in, h, w = layer.in_shape
+                _, ho, wo = layer.out_shape
+                (sh, sw), (pt, pl, _, _) = layer.attrs["stride"], layer.attrs["pads"]
+                zt, zl = kh - 1 - pt, kw - 1 - pl
+                hz, wz = h + kh - 1, w + kw - 1
+                structs.append({"name": f"{n}_z", "fields": [("C", o), ("HO", ho), ("WO", wo), ("SH", sh), ("SW", sw),
+                                                             ("ZT", zt), ("ZL", zl), ("HZ", hz), ("WZ", wz)]})
+                structs.append({"name": f"{n}_e", "fields": [
+                    ("C", o), ("H", hz), ("W", wz), ("KH", kh), ("KW", kw), ("SH", 1), ("SW", 1), ("PT", 0), ("PL", 0),
+                    ("HP", hz), ("WP", wz), ("HO", h), ("WO", w), ("O", c_in), ("G", g), ("K", (o // g) * kh * kw),
+                    ("PE", 1), ("SIMD", 1), ("BITS", 16), ("ACC_BITS", 48), ("SHIFT", shift)]})
+                steps.append(f"hilt::dilate_pad<{n}_z_p>(eb{i}, z{i})")
+                steps.append(f"hilt::conv<{n}_e_p, wgt_t>(z{i}, {e_in}, {n}_wr, zeros)")
+            else:
+                rows, cols = layer.params["weight"].shape
+                structs.append({"name": f"{n}_t", "fields": [("O", cols), ("G", 1), ("K", rows), ("PE", 1), ("SIMD", 1),
+                                                             ("BITS", 16), ("ACC_BITS", 48), ("SHIFT", shift)]})
+                steps.append(f"hilt::dense<{n}_t_p, wgt_t>(eb{i}, {e_in}, {n}_wt, zeros)")
+        elif layer.op == "relu":
+            used.add(("y", i + 1))
+            steps.append(f"hilt::relu_bwd<{n}_p>({e_out}, ty[{i + 1}], {e_in})")
+        elif layer.op == "maxpool":
+            used.add(("x", i))
+            steps.append(f"hilt::maxpool_bwd<{n}_p>({e_out}, tx[{i}], {e_in})")
+        else:
+            steps.append(f"hilt::flatten<{n}_p>({e_out}, {e_in})")
+        src = ctx_layers[i - 1]["name"] + "_n" if i > 0 else "in_p"
+        steps.append(f"hilt::tee<{src}>({e_in}, e[{i}], out, true)")
+    drains = [(kind, t) for t in range(len(layers) + 1) for kind in ("x", "y") if (kind, t) not in used]
+    return {"steps": steps, "structs": structs, "drains": drains,
+            "max_rows": max([1] + [int(np.prod(l.in_shape)) for l in net.layers if l.weighted]),
+            "error_sizes": ctx_layers}
+
+
 def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float = 200.0,
                     folding: dict[str, LayerFolding] | None = None, name: str | None = None,
                     source: str = "") -> dict:
@@ -130,13 +198,14 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
     ctx_layers = []
     for i, (ql, layer) in enumerate(zip(layers, net.layers)):
         ctx_layers.append(_layer_context(q, ql, layer, folding, _c_name(layer.name), f"s{i}", f"u{i + 1}"))
+    backward = _backward_context(q, ctx_layers)
     tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]
     ctx = {"name": name, "ns": f"{name}_cfg", "guard": name.upper(), "top": f"{name}_top", "source": source or net.name,
            "bits": q.bits, "wgt_type": "int8_t" if q.bits <= 8 else "int16_t", "layers": ctx_layers,
            "weighted": [c for c in ctx_layers if c["op"] in ("conv", "dense")], "input_size": tap_sizes[0],
            "output_size": tap_sizes[-1], "tap_sizes": tap_sizes, "board": getattr(board, "name", "generic"),
            "part": getattr(board, "part", "xczu7ev-ffvc1156-2-e"), "freq_mhz": f"{freq_mhz:g}",
-           "period_ns": f"{1000.0 / freq_mhz:.3f}", "dir_name": Path(out_dir).name}
+           "period_ns": f"{1000.0 / freq_mhz:.3f}", "dir_name": Path(out_dir).name, "backward": backward}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     out = Path(out_dir)
@@ -155,9 +224,11 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
                 "beat": "int32 little-endian, one value per beat; maps in pixel-major, channel-minor (HWC) order",
                 "input": {"shape": list(net.input_shape), "format": q.input_fmt.to_json()},
                 "layers": [{"name": l.name, "op": l.op, "in_shape": list(l.in_shape), "out_shape": list(l.out_shape),
-                            "out_format": ql.out_fmt.to_json(), "onnx_nodes": list(l.onnx_nodes)}
-                           for ql, l in zip(layers, net.layers)],
-                "folding": folding_to_json(folding), "tap_sizes": tap_sizes,
+                            "out_format": ql.out_fmt.to_json(), "onnx_nodes": list(l.onnx_nodes),
+                            **({"weight_shape": list(l.params["weight"].shape),
+                                "flattened_from": list(flat) if flat else None} if l.weighted else {})}
+                           for ql, l, flat in zip(layers, net.layers, _flattened_from(q))],
+                "folding": folding_to_json(folding), "tap_sizes": tap_sizes, "backward": backward is not None,
                 "weights_stream": "per conv/dense layer: O x K weights (dense columns in HWC order), then O biases "
                                   "as (low 32 bits, high 32 bits)"}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -1,0 +1,159 @@
+// hilt HLS kernel library: backward (BP pipeline) kernels.
+//
+// Errors stream like activations (HWC order, one 16-bit value per beat). Error propagation through a
+// conv reuses the forward conv kernel on the zero-inserted, padded error map with rotated, transposed
+// weights; through a dense layer the matrix-vector unit runs on the transposed weights. Weight
+// gradients accumulate exactly and wrap to 48 bits once per batch, then leave as 32-bit words.
+#ifndef HILT_BACKWARD_H
+#define HILT_BACKWARD_H
+
+#include "layers.h"
+
+namespace hilt {
+
+/// ReLU backward: e * (y > 0) with the forward output y. P: N.
+template <class P>
+void relu_bwd(hls::stream<data_t> &e_in, hls::stream<data_t> &y, hls::stream<data_t> &e_out) {
+  for (int i = 0; i < P::N; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    const data_t e = e_in.read();
+    e_out.write(y.read() > 0 ? e : 0);
+  }
+}
+
+/// Max-pool backward: each output's error goes to the first maximum of its window (row-major window
+/// order) in the forward input x; overlapping windows add up. P: the forward pool's slide fields.
+template <class P>
+void maxpool_bwd(hls::stream<data_t> &e_in, hls::stream<data_t> &x, hls::stream<data_t> &e_out) {
+  data_t map[P::H][P::W][P::C];
+  data_t acc[P::H][P::W][P::C];
+  for (int h = 0; h < P::H; h++)
+    for (int w = 0; w < P::W; w++)
+      for (int c = 0; c < P::C; c++) {
+        map[h][w][c] = x.read();
+        acc[h][w][c] = 0;
+      }
+  for (int ho = 0; ho < P::HO; ho++)
+    for (int wo = 0; wo < P::WO; wo++)
+      for (int c = 0; c < P::C; c++) {
+        const data_t e = e_in.read();
+        int bh = -1, bw = -1;
+        data_t best = 0;
+        for (int i = 0; i < P::KH; i++)
+          for (int j = 0; j < P::KW; j++) {
+            const int h = ho * P::SH + i - P::PT, w = wo * P::SW + j - P::PL;
+            if (h < 0 || h >= P::H || w < 0 || w >= P::W) continue;  // padding never wins
+            if (bh < 0 || map[h][w][c] > best) {
+              best = map[h][w][c];
+              bh = h;
+              bw = w;
+            }
+          }
+        if (bh >= 0) acc[bh][bw][c] += e;
+      }
+  for (int h = 0; h < P::H; h++)
+    for (int w = 0; w < P::W; w++)
+      for (int c = 0; c < P::C; c++) e_out.write(acc[h][w][c]);
+}
+
+/// Zero insertion and padding for conv error propagation: the output error map (HO x WO x C) with
+/// SH - 1 / SW - 1 zeros between samples, ZT/ZL rows/columns before (negative: cropped), to HZ x WZ.
+template <class P>
+void dilate_pad(hls::stream<data_t> &e_in, hls::stream<data_t> &e_out) {
+  data_t e[P::HO][P::WO][P::C];
+  for (int h = 0; h < P::HO; h++)
+    for (int w = 0; w < P::WO; w++)
+      for (int c = 0; c < P::C; c++) e[h][w][c] = e_in.read();
+  for (int r = 0; r < P::HZ; r++)
+    for (int q = 0; q < P::WZ; q++) {
+      const int dr = r - P::ZT, dq = q - P::ZL;
+      const bool hit = dr >= 0 && dq >= 0 && dr % P::SH == 0 && dq % P::SW == 0 && dr / P::SH < P::HO &&
+                       dq / P::SW < P::WO;
+      for (int c = 0; c < P::C; c++) {
+        HILT_HLS(PIPELINE II = 1)
+        e_out.write(hit ? e[dr / P::SH][dq / P::SW][c] : 0);
+      }
+    }
+}
+
+template <class P>
+struct GradPixel {
+  acc_t (*grad)[P::K];
+  acc_t *bias;
+  hls::stream<data_t> *err;
+  void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
+    (void)unused;
+    data_t window[P::C * P::KH * P::KW];
+    for (int c = 0; c < P::C; c++)
+      for (int i = 0; i < P::KH; i++)
+        for (int j = 0; j < P::KW; j++)
+          window[(c * P::KH + i) * P::KW + j] = line[(top + i) % P::KH][col * P::SW + j][c];
+    const int per_group = P::O / P::G;
+    for (int o = 0; o < P::O; o++) {
+      const acc_t e = err->read();
+      bias[o] += e;
+      const data_t *xg = window + (o / per_group) * P::K;
+      for (int k = 0; k < P::K; k++) grad[o][k] += e * xg[k];
+    }
+  }
+};
+
+/// Conv weight gradient: for every output pixel, error x window of the forward input, accumulated
+/// over the batch in grad / bias (exact; wrap and requantize once in emit_grads). P: forward conv's.
+template <class P>
+void conv_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, acc_t grad[P::O][P::K], acc_t bias[P::O]) {
+  GradPixel<P> op = {grad, bias, &err};
+  hls::stream<data_t> unused;
+  slide<P>(x, unused, 0, op);
+}
+
+/// Dense weight gradient: outer product of the error and the input vector. P: forward dense's.
+template <class P>
+void dense_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, acc_t grad[P::O][P::K], acc_t bias[P::O]) {
+  data_t v[P::K];
+  for (int k = 0; k < P::K; k++) v[k] = x.read();
+  for (int o = 0; o < P::O; o++) {
+    const acc_t e = err.read();
+    bias[o] += e;
+    for (int k = 0; k < P::K; k++) {
+      HILT_HLS(PIPELINE II = 1)
+      grad[o][k] += e * v[k];
+    }
+  }
+}
+
+/// Weight and bias gradients of a batch: wrap to 48 bits, requantize to 32-bit words, reset.
+/// P: O, K, GRAD_SHIFT, BIAS_GRAD_SHIFT.
+template <class P>
+void emit_grads(acc_t grad[P::O][P::K], acc_t bias[P::O], hls::stream<data_t> &out) {
+  for (int o = 0; o < P::O; o++)
+    for (int k = 0; k < P::K; k++) {
+      out.write(requantize(wrap(grad[o][k], 48), P::GRAD_SHIFT, 32));
+      grad[o][k] = 0;
+    }
+  for (int o = 0; o < P::O; o++) {
+    out.write(requantize(wrap(bias[o], 48), P::BIAS_GRAD_SHIFT, 32));
+    bias[o] = 0;
+  }
+}
+
+/// Two copies of N values (an error needed by two consumers).
+template <class P>
+void fork(hls::stream<data_t> &in, hls::stream<data_t> &a, hls::stream<data_t> &b) {
+  for (int i = 0; i < P::N; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    const data_t v = in.read();
+    a.write(v);
+    b.write(v);
+  }
+}
+
+/// Discard N values.
+template <class P>
+void drain(hls::stream<data_t> &in) {
+  for (int i = 0; i < P::N; i++) in.read();
+}
+
+}  // namespace hilt
+
+#endif  // HILT_BACKWARD_H
