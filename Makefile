@@ -14,7 +14,9 @@ help:
 	@echo "make demo      train LeNet-5 on the bundled MNIST-5k, quantize to int8, report float vs int8 accuracy"
 	@echo "make test      the CI test set (fast; heavy cases excluded)"
 	@echo "make test-all  every test, heavy cases included"
-	@echo "make bench     throughput benchmarks (golden vs onnxruntime, training vs torch)"
+	@echo "make bench     throughput benchmarks (golden vs onnxruntime, training vs torch, emulator)"
+	@echo "make csim      MODEL=lenet5 BOARD=zcu104 FREQ=200: generate the HLS project, C-simulate it vs golden"
+	@echo "make hls       the same, then Vitis HLS synthesis (needs vitis_hls)"
 
 $(BASE): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -48,3 +50,17 @@ bench: $(DEV)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis
+
+# HLS: generate a model's project and check it bit for bit against the golden model with g++
+MODEL ?= lenet5
+BOARD ?= zcu104
+FREQ  ?= 200
+.PHONY: csim hls
+csim: $(DEV)
+	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
+	$(BIN)/hilt csim $(OUT)/$(notdir $(basename $(MODEL)))_hls
+
+# Vitis HLS synthesis of the generated project (needs vitis_hls on PATH)
+hls: csim
+	@command -v vitis_hls >/dev/null || { echo "hilt: error: vitis_hls not found; source the Vitis settings64.sh first" >&2; exit 2; }
+	cd $(OUT)/$(notdir $(basename $(MODEL)))_hls && vitis_hls -f csynth.tcl

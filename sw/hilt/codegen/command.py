@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -89,9 +90,26 @@ def cmd_csim(args) -> int:
     for i, (a, b) in enumerate(zip(taps, ref)):
         name = "input" if i == 0 else q.network.layers[i - 1].name
         rows.append({"tap": name, "equal": bool(np.array_equal(a, b)), "mismatches": int((a != b).sum())})
+    backward = json.loads((project / "manifest.json").read_text()).get("backward")
+    if backward:
+        from .csim import run_backward
+
+        err = golden.error_at_logits(q, ref[-1], test_ds.y[: args.samples])
+        errors, grads = run_backward(project, ref, err)
+        bp = golden.backward(q, ref, err)
+        for i in range(1, len(bp.errors) - 1):
+            a, b = errors[i], bp.errors[i]
+            rows.append({"tap": f"error {i}", "equal": bool(np.array_equal(a, b)), "mismatches": int((a != b).sum())})
+        for name, g in grads.items():
+            for key in ("weight", "bias"):
+                a, b = g[key], bp.grads[name][key]
+                rows.append({"tap": f"{name}.{key} gradient", "equal": bool(np.array_equal(a, b)),
+                             "mismatches": int((a != b).sum())})
+    done = time.perf_counter()
     ok = all(r["equal"] for r in rows)
-    print(f"C-sim of {project.name}: {len(x)} images, build {built - start:.1f} s, run {ran - built:.2f} s; "
-          f"{'every tap equals the golden model' if ok else 'MISMATCH'}")
+    what = "every tap, error and gradient" if backward else "every tap"
+    print(f"C-sim of {project.name}: {len(x)} images, build {built - start:.1f} s, forward {ran - built:.2f} s, "
+          f"backward {done - ran:.2f} s; {what + ' equals the golden model' if ok else 'MISMATCH'}")
     for r in rows:
         if not r["equal"]:
             print(f"  {r['tap']}: {r['mismatches']} values differ")

@@ -47,6 +47,19 @@ def chip_from_args(args, seed: int | None = None):
     return Chip(seed=args.chip_seed if seed is None else seed, f_safe_mhz=args.f_safe, temp_c=args.temp)
 
 
+def accelerator_from_args(args, seed: int | None = None):
+    """The backend named by --backend: the virtual chip (emu) or the generated C++ in C simulation (csim)."""
+    from ..faults import FaultConfig
+
+    if getattr(args, "backend", "emu") == "csim":
+        from ..codegen.accelerator import CSim
+
+        return CSim()
+    from ..accel import Emulator
+
+    return Emulator(chip_from_args(args, seed), FaultConfig())
+
+
 def parse_freqs(text: str) -> list[float]:
     """'100:400:25' (start:stop:step, stop included), '250', or '200,250,300'."""
     try:
@@ -182,8 +195,6 @@ def cmd_sweep(args) -> int:
 # ---- finetune --------------------------------------------------------------------------------
 
 def cmd_finetune(args) -> int:
-    from ..accel import Emulator
-    from ..faults import FaultConfig
     from ..frontend import export_onnx
     from ..train.hil import HILConfig, finetune
 
@@ -194,7 +205,7 @@ def cmd_finetune(args) -> int:
     other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
     emus = {}
     for key, c in (("this", chip), ("other", other)):
-        emus[key] = Emulator(c, FaultConfig())
+        emus[key] = accelerator_from_args(args, c.seed)
         emus[key].set_clock(args.freq)
 
     def evaluate(model):
@@ -305,7 +316,8 @@ def register(sub) -> None:
                        description="Fine-tune MODEL with forward passes on the chip at --freq and backward/update on "
                                    "the host; report held-out accuracy before/after on this chip and on another.")
     add_common(p)
-    p.add_argument("--backend", choices=("emu",), default="emu", help="accelerator (emu: the virtual chip)")
+    p.add_argument("--backend", choices=("emu", "csim"), default="emu",
+                   help="accelerator: emu (the virtual chip) or csim (the generated HLS C++ under g++)")
     p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
     p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)

@@ -9,7 +9,7 @@ from ..fileio import atomic_path
 from ..loading import load_network
 from .common import load_npy, shape_str, table, write_json
 
-BACKENDS = ("float", "golden", "emu")
+BACKENDS = ("float", "golden", "emu", "csim")
 
 
 def register(sub) -> None:
@@ -25,7 +25,8 @@ def register(sub) -> None:
                                    "backend is the bit-exact fixed-point model every hardware implementation "
                                    "is checked against; it calibrates on the input batch unless --quantized "
                                    "names a file written by `hilt quantize`. The emu backend runs the golden "
-                                   "arithmetic on the virtual chip at --freq, with its timing errors.")
+                                   "arithmetic on the virtual chip at --freq, with its timing errors; csim runs the "
+                                   "generated HLS C++ compiled with g++.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--input", required=True, metavar="X.npy", help="NCHW float32 batch (or one CHW sample)")
     p.add_argument("--output", required=True, metavar="Y.npy", help="where to write the outputs")
@@ -100,7 +101,7 @@ def cmd_infer(args) -> int:
         from ..quant import QModel, quantize
 
         q = QModel.load(args.quantized) if args.quantized else quantize(net, x, bits=args.bits)
-        logits = golden.forward(q, x) if args.backend == "golden" else _emulate(q, x, args)
+        logits = golden.forward(q, x) if args.backend == "golden" else _on_accelerator(q, x, args)
         y = logits if args.raw_int else golden.dequantize(q, logits)
     with atomic_path(args.output) as tmp:
         with open(tmp, "wb") as f:
@@ -109,18 +110,18 @@ def cmd_infer(args) -> int:
     return 0
 
 
-def _emulate(q, x, args):
-    from ..accel import AcceleratorHang, Emulator
-    from .chip import chip_from_args
+def _on_accelerator(q, x, args):
+    from ..accel import AcceleratorHang
+    from .chip import accelerator_from_args
 
-    emu = Emulator(chip_from_args(args))
-    emu.load(q)
+    accel = accelerator_from_args(args)
+    accel.load(q)
     if args.freq:
-        emu.set_clock(args.freq)
+        accel.set_clock(args.freq)
     try:
-        return emu.forward(x).logits
+        return accel.forward(x).logits
     except AcceleratorHang:
-        raise HiltError(f"the virtual chip hangs at {emu.clock_mhz:g} MHz (above {emu.chip.f_crash_mhz:g} MHz); "
+        raise HiltError(f"the virtual chip hangs at {accel.clock_mhz:g} MHz (above {accel.chip.f_crash_mhz:g} MHz); "
                         f"lower --freq") from None
 
 
