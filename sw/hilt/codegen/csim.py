@@ -85,12 +85,13 @@ def _from_beats(b: np.ndarray, shape, flat: bool) -> np.ndarray:
     return tap.reshape(len(b), -1) if flat else tap
 
 
-def _execute(project: Path, beats: np.ndarray, mode: str, samples: int) -> np.ndarray:
+def _execute(project: Path, beats: np.ndarray, mode: str, samples: int, weights: str | None = None) -> np.ndarray:
     binary = build(project)
+    weights = weights or str(project / "weights.bin")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         beats.astype("<i4").tofile(tmp / "in.bin")
-        proc = subprocess.run([str(binary), str(project / "weights.bin"), str(MODES[mode]), str(samples),
+        proc = subprocess.run([str(binary), weights, str(MODES[mode]), str(samples),
                                str(tmp / "in.bin"), str(tmp / "out.bin")], capture_output=True, text=True)
         if proc.returncode != 0:
             raise HiltError(f"C simulation failed: {proc.stderr.strip()}")
@@ -134,35 +135,22 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray):
     return errors, grads
 
 
-def run(project: str | Path, x_int: np.ndarray, mode: str = "infer") -> list[np.ndarray]:
+def run(project: str | Path, x_int: np.ndarray, mode: str = "infer", weights: str | None = None) -> list[np.ndarray]:
     """Run integer images (N, C, H, W) through the C simulation. Returns [logits] for infer, or every
-    tap [input, layer 1, ..., logits] for train_forward, each as an int64 array in the model's layout."""
+    tap [input, layer 1, ..., logits] for train_forward, each as an int64 array in the model's layout.
+    ``weights``: a weight-stream file to load first (default the project's; "-": keep the initial values)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
-    binary = build(project)
     n = len(x_int)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        to_hwc(np.asarray(x_int)).astype("<i4").tofile(tmp / "in.bin")
-        proc = subprocess.run([str(binary), str(project / "weights.bin"), str(MODES[mode]), str(n),
-                               str(tmp / "in.bin"), str(tmp / "out.bin")], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise HiltError(f"C simulation failed: {proc.stderr.strip()}")
-        beats = np.fromfile(tmp / "out.bin", "<i4").astype(np.int64)
-    # a flatten's output streams in its input map's HWC order: read it with that map's shape, then flatten
-    layers = manifest["layers"]
-    shapes = [manifest["input"]["shape"]] + [l["in_shape"] if l["op"] == "flatten" else l["out_shape"] for l in layers]
-    flat = [False] + [l["op"] == "flatten" for l in layers]
-    if mode == "infer":
-        shapes, flat = shapes[-1:], flat[-1:]
-    per_sample = sum(int(np.prod(s)) for s in shapes)
+    beats = _execute(project, to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights)
+    layouts = _layouts(manifest)[-1:] if mode == "infer" else _layouts(manifest)
+    per_sample = sum(int(np.prod(shape)) for shape, _ in layouts)
     if beats.size != n * per_sample:
         raise HiltError(f"C simulation wrote {beats.size} beats, expected {n * per_sample}")
     beats = beats.reshape(n, per_sample)
     out, offset = [], 0
-    for shape, is_flat in zip(shapes, flat):
+    for shape, flat in layouts:
         size = int(np.prod(shape))
-        tap = np.stack([from_hwc(beats[i, offset:offset + size], shape) for i in range(n)])
-        out.append(tap.reshape(n, -1) if is_flat else tap)
+        out.append(_from_beats(beats[:, offset:offset + size], shape, flat))
         offset += size
     return out

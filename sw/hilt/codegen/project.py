@@ -27,6 +27,7 @@ from ..reference.layers import lrn_extent
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "hls"
 LIBRARY = ROOT / "hw" / "hls" / "hilt"
+INIT_HEADER_MAX_PARAMS = 1_000_000  # larger models start from MODE_LOAD_WEIGHTS only (a header would be huge)
 MODES = {"infer": 0, "train_forward": 1, "backward": 2, "load_weights": 3}
 BACKWARD_OPS = ("conv", "dense", "relu", "maxpool", "flatten")
 
@@ -54,6 +55,20 @@ def hwc_columns(weight: np.ndarray, in_shape) -> np.ndarray:
     """Dense weight columns from ONNX's flatten order (c, h, w) to the stream's order (h, w, c)."""
     c, h, w = in_shape
     return weight.reshape(-1, c, h, w).transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
+def _init_context(q: QModel) -> list[dict]:
+    """Initial values for the weights header: the stored integers, dense columns in stream order."""
+    out = []
+    for ql, layer, src in _weighted(q):
+        w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
+        if layer.op == "dense" and src is not None:
+            w = hwc_columns(w, src)
+        name = _c_name(layer.name)
+        out.append({"name": name, "macro": name.upper(), "rows": w.shape[0], "cols": w.shape[1],
+                    "hwc": layer.op == "dense" and src is not None, "weight": w.reshape(-1).tolist(),
+                    "bias": [f"{int(b)}LL" for b in ql.arrays["bias"]]})
+    return out
 
 
 def stream_weights(q: QModel) -> np.ndarray:
@@ -199,13 +214,15 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
     for i, (ql, layer) in enumerate(zip(layers, net.layers)):
         ctx_layers.append(_layer_context(q, ql, layer, folding, _c_name(layer.name), f"s{i}", f"u{i + 1}"))
     backward = _backward_context(q, ctx_layers)
+    init = _init_context(q) if net.param_count <= INIT_HEADER_MAX_PARAMS else None
     tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]
     ctx = {"name": name, "ns": f"{name}_cfg", "guard": name.upper(), "top": f"{name}_top", "source": source or net.name,
            "bits": q.bits, "wgt_type": "int8_t" if q.bits <= 8 else "int16_t", "layers": ctx_layers,
            "weighted": [c for c in ctx_layers if c["op"] in ("conv", "dense")], "input_size": tap_sizes[0],
            "output_size": tap_sizes[-1], "tap_sizes": tap_sizes, "board": getattr(board, "name", "generic"),
            "part": getattr(board, "part", "xczu7ev-ffvc1156-2-e"), "freq_mhz": f"{freq_mhz:g}",
-           "period_ns": f"{1000.0 / freq_mhz:.3f}", "dir_name": Path(out_dir).name, "backward": backward}
+           "period_ns": f"{1000.0 / freq_mhz:.3f}", "dir_name": Path(out_dir).name, "backward": backward,
+           "init": init}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     out = Path(out_dir)
@@ -215,6 +232,8 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
     (tmp / "include").mkdir(parents=True)
     files = {f"{name}_params.h": "params.h.j2", f"{name}_top.h": "top.h.j2", f"{name}_top.cpp": "top.cpp.j2",
              "tb.cpp": "tb.cpp.j2", "csynth.tcl": "csynth.tcl.j2", "README.md": "README.md.j2"}
+    if init:
+        files[f"{name}_weights.h"] = "weights.h.j2"
     for target, template in files.items():
         (tmp / target).write_text(env.get_template(template).render(**ctx))
     shutil.copytree(LIBRARY, tmp / "include" / "hilt")
