@@ -1,17 +1,24 @@
 """Resource model: DSP, BRAM18, URAM, LUT, FF of a design, with calibratable coefficients.
 
 Per matrix-vector unit (forward, and in training also error-propagation and weight-gradient units):
-- DSP: ``ceil(pe * simd / macs_per_dsp)`` (two int8 MACs per DSP48E2 on zynqmp, one per DSP48E1;
-  16-bit operands always one);
+
+- DSP: ``ceil(pe * simd / m)``; ``m`` = 2 for int8 x int8 products on zynqmp (two MACs sharing an
+  operand in one DSP48E2), 1 on zynq7 (DSP48E1), for 16-bit operands and for the error and gradient
+  units (16-bit errors). A dense forward unit that hosts its tied error unit adds that unit's lanes.
 - memory: each PE holds ``(rows/pe) * (cols/simd)`` words of ``simd * width`` bits (forward: the
-  weights; error propagation: its own copy of them, partitioned for transposed access; gradient: 32-bit
-  accumulators of a batch's gradients), in BRAM18 (best of its 512x36 ... 16Kx1 shapes), URAM (4Kx72, on
-  zynqmp boards that have it) or LUTRAM (64 bits per LUT) for small memories: a search choice;
-- line buffers of the window generators (``(kh - 1) * W * C`` words) and, in training, each layer's
-  input activations kept for the backward pass (double-buffered), in BRAM18 or LUTRAM when small;
-- LUT/FF: a per-MAC-lane and a per-unit cost (control, adder trees, requantizers), plus the shell (DMA,
-  interconnect) as a fixed overhead per PS type. The coefficients are a table that a Vivado
-  ``report_utilization`` can refit (``Coefficients.refit``).
+  weights; a conv's error unit: its own copy, partitioned for the transposed access; gradient: 48-bit
+  accumulators of a batch) in BRAM18 (best of its 512x36 ... 16Kx1 shapes), URAM (4Kx72, where the
+  board has it) or LUTRAM (64 bits per LUT) for small banks: a search choice. A *deferred* dense
+  gradient keeps no accumulators but a stash of the batch's inputs and errors;
+- line buffers of the window generators (``(kh - 1) * W * C`` words, also for the conv gradient unit
+  that slides over the stored input);
+- stashes (training): every layer's input (plus ReLU mask or pool argmax) kept for as many samples as
+  are in flight until its backward stage (``perf.stash_depths``), in LUTRAM, BRAM or URAM: a search
+  choice of its own;
+- LUT/FF: a per-MAC-lane and a per-unit cost (control, adder trees, requantizers), a per-stage cost for
+  pools, LRN, the loss and their backward stages, plus the shell (DMA, interconnect) as a fixed
+  overhead per PS type. These coefficients are a table that Vivado ``report_utilization`` text reports
+  can refit (``parse_utilization``, ``Coefficients.refit``).
 """
 
 from __future__ import annotations
@@ -25,19 +32,21 @@ import numpy as np
 from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
 from .boards import RESOURCES, Board
-from .perf import tied_error, unit_matrix, units_of
+from .perf import FIXED_OPS, fold, fused_relu, stash_depths, tied_error, unit_matrix, units_of
 
-GRAD_BITS = 32  # weight gradients leave the accelerator as 32-bit words (docs/numerics.md)
+GRAD_ACC_BITS = 48  # on-chip weight-gradient accumulators (docs/numerics.md)
 ERR_BITS = 16
 
 BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 URAM_SHAPE = (4096, 72)
-LUTRAM_MAX_BITS = 4096  # memories up to this size go to LUTRAM when that is the chosen storage
-STORAGES = ("bram", "uram", "lutram", "ddr")  # ddr: gradient accumulators only
+LUTRAM_MAX_BITS = 4096  # memories up to this size may go to LUTRAM
+STORAGES = ("bram", "uram", "lutram", "deferred")  # deferred: dense gradient units in training only
 
 
 @dataclass
 class Coefficients:
+    """LUT/FF per MAC lane, per unit, per fixed-rate stage, and the shell per PS type."""
+
     lut_per_lane: float = 28.0
     ff_per_lane: float = 45.0
     lut_per_unit: float = 420.0
@@ -51,17 +60,26 @@ class Coefficients:
     def to_json(self) -> dict:
         return asdict(self)
 
-    def refit(self, designs: list[dict[str, float]], measured: list[dict[str, float]]) -> "Coefficients":
+    def refit(self, designs: list[dict[str, float]], measured: list[dict[str, float]],
+              ps: str | None = None) -> "Coefficients":
         """Least-squares refit of the LUT/FF coefficients from (features, measured) pairs, where features
-        are the 'lanes', 'units' and 'fixed_stages' counts of each design (``design_features``)."""
+        are the 'lanes', 'units' and 'fixed_stages' counts of each design (``design_features``) and
+        measured holds 'lut' and 'ff' (``parse_utilization`` of its Vivado report). The constant term
+        becomes the shell of ``ps`` when given (all designs from boards of that PS type); coefficients
+        are clamped at zero (a negative cost per lane is noise, not hardware)."""
+        if len(designs) != len(measured) or len(designs) < 4:
+            raise ValueError("refit needs at least four (design, measured) pairs, as many of each")
         a = np.array([[d["lanes"], d["units"], d["fixed_stages"], 1.0] for d in designs])
-        out = Coefficients(**{k: v for k, v in asdict(self).items() if k != "shell"}, shell=dict(self.shell))
+        out = Coefficients(**{k: v for k, v in asdict(self).items() if k != "shell"},
+                           shell={ps: dict(v) for ps, v in self.shell.items()})
         for kind in ("lut", "ff"):
             y = np.array([m[kind] for m in measured])
             coef, *_ = np.linalg.lstsq(a, y, rcond=None)
             setattr(out, f"{kind}_per_lane", float(max(coef[0], 0)))
             setattr(out, f"{kind}_per_unit", float(max(coef[1], 0)))
             setattr(out, f"{kind}_per_fixed_stage", float(max(coef[2], 0)))
+            if ps is not None:
+                out.shell[ps][kind] = float(max(coef[3], 0))
         return out
 
 
@@ -76,55 +94,116 @@ def memory_cost(words: int, width: int, storage: str) -> dict[str, int]:
     return {"bram18": min(math.ceil(width / w) * math.ceil(words / d) for d, w in BRAM18_SHAPES)}
 
 
+def buffer_cost(total_bits: int, storage: str = "bram") -> dict[str, int]:
+    """A buffer whose width the design may choose (line buffers, stashes): LUTRAM when small (or
+    asked for), else blocks of the given storage filled to capacity."""
+    if total_bits <= 0:
+        return {}
+    if total_bits <= LUTRAM_MAX_BITS or storage == "lutram":
+        return memory_cost(total_bits, 1, "lutram")
+    if storage == "uram":
+        return {"uram": math.ceil(total_bits / (URAM_SHAPE[0] * URAM_SHAPE[1]))}
+    return {"bram18": math.ceil(total_bits / (18 * 1024))}
+
+
+def cheaper_block(total_bits: int, board: Board) -> str:
+    """BRAM or URAM for a big buffer: whichever takes the smaller share of the board."""
+    if not board.resources["uram"]:
+        return "bram"
+    b, u = buffer_cost(total_bits, "bram"), buffer_cost(total_bits, "uram")
+    return "uram" if u.get("uram", 0) / board.resources["uram"] < b.get("bram18", 0) / board.resources["bram18"] \
+        else "bram"
+
+
 def storage_choices(layer: Layer, unit: str, f: LayerFolding, bits: int, board: Board) -> list[str]:
     rows, cols = unit_matrix(layer, unit)
-    width = GRAD_BITS if unit == "grad" else bits
-    depth = (rows // f.pe) * (cols // f.simd)
+    width = GRAD_ACC_BITS if unit == "grad" else bits
     out = ["bram"]
     if board.resources["uram"] > 0:
         out.append("uram")
-    if depth * f.simd * width <= LUTRAM_MAX_BITS:
+    if (rows // f.pe) * (cols // f.simd) * f.simd * width <= LUTRAM_MAX_BITS:
         out.append("lutram")
-    if unit == "grad":
-        out.append("ddr")
+    if unit == "grad" and layer.op == "dense":
+        out.append("deferred")
     return out
 
 
-def ddr_cycles(layer: Layer, board: Board, freq_mhz: float) -> int:
-    """Cycles per sample to read-modify-write a layer's 32-bit gradient accumulators in DDR."""
-    bytes_per_cycle = min(board.ddr_bandwidth_gbps * 1e3 / freq_mhz, board.dma_width_bits / 8)
-    return math.ceil(2 * 4 * layer.params["weight"].size / bytes_per_cycle)
+def stash_bits(net: Network, bits: int) -> dict[str, int]:
+    """Bits per sample each layer keeps for its backward stage: a weighted layer's input (and the mask
+    of a ReLU fused after it), a max-pool's argmax, an LRN's input, an unfused ReLU's mask."""
+    out = {}
+    for i, layer in enumerate(net.layers):
+        n_in, n_out = int(np.prod(layer.in_shape)), int(np.prod(layer.out_shape))
+        if layer.weighted:
+            relu = i + 1 < len(net.layers) and fused_relu(net, i + 1)
+            out[layer.name] = n_in * bits + (n_out if relu else 0)
+        elif layer.op == "maxpool":
+            kh, kw = layer.attrs["kernel"]
+            out[layer.name] = n_out * max(1, math.ceil(math.log2(kh * kw)))
+        elif layer.op == "lrn":
+            out[layer.name] = n_in * bits
+        elif layer.op == "relu" and not fused_relu(net, i):
+            out[layer.name] = n_in
+    return out
 
 
-def unit_resources(layer: Layer, unit: str, f: LayerFolding, storage: str, board: Board, mode: str, bits: int,
-                   coef: Coefficients, tied: bool = False) -> dict[str, float]:
-    """One unit: its DSP lanes, its memory (forward: the weights; a conv's error unit: a copy partitioned
-    for the transposed access; gradient: the 32-bit accumulators of a batch, on chip or in DDR), its
-    buffers and logic. ``tied``: a dense forward unit that also hosts its error unit (twice the lanes)."""
-    rows, cols = unit_matrix(layer, unit)
-    per_dsp = board.macs_per_dsp if bits <= 8 else 1
-    copies = 2 if tied else 1
+def stashes(net: Network, bits: int) -> dict[str, int]:
+    """Training: bits each layer's stash holds, every sample in flight to its backward stage included."""
+    per_sample = stash_bits(net, bits)
+    return {name: depth * per_sample[name] for name, depth in stash_depths(net).items() if name in per_sample}
+
+
+def stash_choices(total_bits: int, board: Board) -> list[str]:
+    """Where a stash may live: LUTRAM when small, else BRAM, URAM (where the board has it) or DDR
+    (written and read back once per sample, which costs DMA bandwidth instead of memory)."""
+    if total_bits <= LUTRAM_MAX_BITS:
+        return ["lutram"]
+    return ["bram"] + (["uram"] if board.resources["uram"] else []) + ["ddr"]
+
+
+def stash_cost(total_bits: int, where: str, coef: Coefficients) -> dict[str, float]:
+    """A stash on chip is its memory; in DDR, two burst FIFOs and a data mover."""
     res = {r: 0.0 for r in RESOURCES}
-    res["dsp"] = copies * math.ceil(f.pe * f.simd / per_dsp)
-    width = GRAD_BITS if unit == "grad" else bits
-    if storage != "ddr":
-        for k, v in memory_cost((rows // f.pe) * (cols // f.simd), f.simd * width, storage).items():
-            res[k] += v * f.pe
-    if layer.op == "conv" and unit != "grad":
-        c, h, w = layer.in_shape if unit == "fwd" else layer.out_shape
-        kh = layer.attrs["kernel"][0]
-        _add(res, _buffer((kh - 1) * w * c * (bits if unit == "fwd" else ERR_BITS)))
-    if mode == "train" and unit == "fwd":
-        _add(res, _buffer(2 * int(np.prod(layer.in_shape)) * bits))  # activations kept for the backward pass
-    res["lut"] += copies * (coef.lut_per_lane * f.pe * f.simd + coef.lut_per_unit)
-    res["ff"] += copies * (coef.ff_per_lane * f.pe * f.simd + coef.ff_per_unit)
+    if where == "ddr":
+        _add(res, {"bram18": 2, "lut": coef.lut_per_fixed_stage, "ff": coef.ff_per_fixed_stage})
+    else:
+        _add(res, buffer_cost(total_bits, where))
     return res
 
 
-def _buffer(total_bits: int) -> dict[str, int]:
-    if total_bits <= LUTRAM_MAX_BITS:
-        return memory_cost(total_bits, 1, "lutram")
-    return {"bram18": math.ceil(total_bits / (18 * 1024))}
+def unit_dsp(unit: str, f: LayerFolding, board: Board, bits: int, tied: bool = False) -> tuple[int, int]:
+    """(DSP slices, MACs per cycle they can do) of a unit: int8 forward lanes pack ``macs_per_dsp`` to a
+    DSP; 16-bit operands and the error/gradient units (16-bit errors) one; a tied error unit adds its own."""
+    lanes = f.pe * f.simd
+    packed = board.macs_per_dsp if bits <= 8 and unit == "fwd" else 1
+    extra = lanes if tied else 0
+    return math.ceil(lanes / packed) + extra, math.ceil(lanes / packed) * packed + extra
+
+
+def unit_resources(layer: Layer, unit: str, f: LayerFolding, storage: str, board: Board, mode: str, bits: int,
+                   coef: Coefficients, tied: bool = False, batch: int = 1) -> dict[str, float]:
+    """One unit: its DSP lanes, its memory, its line buffer and logic. ``tied``: a dense forward unit
+    that also hosts its error unit; ``batch``: samples a deferred gradient unit stashes."""
+    res = {r: 0.0 for r in RESOURCES}
+    rows, cols = unit_matrix(layer, unit)
+    lanes = f.pe * f.simd
+    res["dsp"] = unit_dsp(unit, f, board, bits, tied)[0]
+    if storage == "deferred":  # a batch of inputs (bits) and output errors (16 bit), outer product at the end
+        total = batch * (int(np.prod(layer.in_shape)) * bits + rows * ERR_BITS)
+        _add(res, buffer_cost(total, cheaper_block(total, board)))
+        res["ff"] += lanes * GRAD_ACC_BITS  # the accumulator tile
+    else:
+        width = GRAD_ACC_BITS if unit == "grad" else bits
+        for k, v in memory_cost(fold(layer, f, unit), f.simd * width, storage).items():
+            res[k] += v * f.pe
+    if layer.op == "conv":
+        c, _, w = layer.in_shape if unit != "err" else layer.out_shape
+        kh = layer.attrs["kernel"][0]
+        _add(res, buffer_cost((kh - 1) * w * c * (ERR_BITS if unit == "err" else bits)))
+    copies = 2 if tied else 1
+    res["lut"] += copies * (coef.lut_per_lane * lanes + coef.lut_per_unit)
+    res["ff"] += copies * (coef.ff_per_lane * lanes + coef.ff_per_unit)
+    return res
 
 
 def _add(res: dict, extra: dict) -> None:
@@ -132,21 +211,35 @@ def _add(res: dict, extra: dict) -> None:
         res[k] += v
 
 
+def fixed_stages(net: Network, mode: str) -> list[Layer]:
+    """Layers with a fixed-rate stage of their own (twice in training when they sit after the first
+    weighted layer: forward and backward)."""
+    out = [l for i, l in enumerate(net.layers) if l.op in FIXED_OPS or (l.op == "relu" and not fused_relu(net, i))]
+    if mode == "train":
+        first = next(i for i, l in enumerate(net.layers) if l.weighted)
+        out += [l for l in out if net.layers.index(l) > first]
+    return out
+
+
 def fixed_resources(net: Network, board: Board, mode: str, bits: int, coef: Coefficients) -> dict[str, float]:
-    """Pools, LRN and the shell: stages whose cost does not depend on the folding."""
+    """Pools, LRN, the loss unit and the shell: what does not depend on the folding or a placement."""
     res = {r: 0.0 for r in RESOURCES}
     for k, v in coef.shell[board.ps].items():
         res[k] += v
-    for layer in net.layers:
-        if layer.op in ("maxpool", "avgpool", "lrn"):
-            c, h, w = layer.in_shape
+    stages = fixed_stages(net, mode)
+    for layer in stages:
+        if len(layer.in_shape) == 3:
+            c, _, w = layer.in_shape
             kh = layer.attrs.get("kernel", (1, 1))[0]
-            _add(res, _buffer(max(1, kh - 1) * w * c * bits))
-            res["lut"] += coef.lut_per_fixed_stage
-            res["ff"] += coef.ff_per_fixed_stage
-            if layer.op == "lrn":
-                res["bram18"] += 1  # the 1,024-entry table
-                res["dsp"] += 1
+            _add(res, buffer_cost(max(1, kh - 1) * w * c * bits))
+        if layer.op == "lrn":
+            res["bram18"] += 1  # the 1,024-entry table
+            res["dsp"] += 1
+    n_stages = len(stages)
+    if mode == "train":
+        n_stages += 1  # the loss unit
+    res["lut"] += coef.lut_per_fixed_stage * n_stages
+    res["ff"] += coef.ff_per_fixed_stage * n_stages
     return res
 
 
@@ -155,10 +248,9 @@ def design_features(net: Network, units: dict[tuple[str, str], LayerFolding], mo
     pairs = units_of(net, mode)
     first = net.weighted_layers()[0].name
     tied = [p for p in pairs if p[1] == "fwd" and tied_error(net.layer(p[0]), p[0] == first, mode)]
-    pairs = pairs + tied
-    lanes = sum(units[p].pe * units[p].simd for p in pairs)
-    fixed = sum(1 for l in net.layers if l.op in ("maxpool", "avgpool", "lrn"))
-    return {"lanes": lanes, "units": len(pairs), "fixed_stages": fixed}
+    lanes = sum(units.get(p, LayerFolding()).pe * units.get(p, LayerFolding()).simd for p in pairs + tied)
+    return {"lanes": lanes, "units": len(pairs) + len(tied),
+            "fixed_stages": len(fixed_stages(net, mode)) + (1 if mode == "train" else 0)}
 
 
 _UTIL_ROWS = {"lut": r"(?:Slice LUTs|CLB LUTs)\*?", "ff": r"(?:Slice Registers|CLB Registers)",
@@ -166,7 +258,8 @@ _UTIL_ROWS = {"lut": r"(?:Slice LUTs|CLB LUTs)\*?", "ff": r"(?:Slice Registers|C
 
 
 def parse_utilization(text: str) -> dict[str, float]:
-    """Used resources from a Vivado ``report_utilization`` text report (BRAM tiles counted as 2 BRAM18)."""
+    """Used resources from a Vivado ``report_utilization`` text report (BRAM tiles counted as 2 BRAM18).
+    The first matching row wins: the summary tables come before the per-primitive breakdowns."""
     out = {}
     for key, label in _UTIL_ROWS.items():
         m = re.search(rf"^\|\s*{label}\s*\|\s*([\d.]+)\s*\|", text, re.MULTILINE)
