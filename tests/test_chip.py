@@ -188,7 +188,7 @@ def test_hil_finetune_recovers_accuracy_on_an_overclocked_chip(trained_q, mnist_
     train_ds, test_ds = mnist_splits
     emu = Emulator(Chip(seed=1))
     emu.load(trained_q)
-    emu.set_clock(255)
+    emu.set_clock(280)  # this model loses most of its int8 accuracy here
     val = (test_ds.x[:200], test_ds.y[:200])
     before = np.mean(emu.predict(val[0]) == val[1])
     result = finetune(trained_q, emu, train_ds.x[:640], train_ds.y[:640], HILConfig(epochs=1), val=val,
