@@ -47,7 +47,11 @@ class Board:
     def bytes_per_cycle(self, freq_mhz: float) -> float:
         """What the accelerator can move to or from DDR per PL cycle: one DMA beat, or less where the
         DDR itself is the limit."""
-        return min(self.dma_width_bits / 8, self.ddr_bandwidth_gbps * 1e3 / freq_mhz)
+        return min(self.dma_width_bits / 8, self.ddr_bytes_per_cycle(freq_mhz))
+
+    def ddr_bytes_per_cycle(self, freq_mhz: float) -> float:
+        """What the PS DDR moves per PL cycle, shared by every DMA channel."""
+        return self.ddr_bandwidth_gbps * 1e3 / freq_mhz
 
     def check_clock(self, mhz: float) -> None:
         if not self.clock_min_mhz <= mhz <= self.clock_max_mhz:

@@ -23,12 +23,15 @@ Latency of one sample through an empty pipeline is the sum of the fills of the s
 the slowest stage's II. A fill is the cycles from a stage's first input to its first output: a window
 needs ``(kh - 1)`` input rows plus ``kw`` pixels; a unit one fold plus its adder tree and requantizer.
 
-Training runs in batches (the host applies the SGD step between them, docs/numerics.md): a batch of B
-samples takes ``(B - 1) * II + latency`` cycles to drain the pipeline, then an epilogue in which the
-gradients leave over the DMA (32-bit words) and the updated weights come back. A dense layer's
-gradient unit may be *deferred*: it stashes the batch's inputs and errors and forms the outer product
-during the epilogue, ``B * fold`` cycles overlapped with the read-out, instead of keeping 48-bit
-accumulators of every weight on chip. These are the numbers the RTL twin checks.
+Training runs in batches (the host applies the SGD step between them, docs/numerics.md). The step is
+elementwise per parameter, so the boundary is scheduled layer by layer (``batch_schedule``): a layer's
+gradients leave (32-bit words, DMA S2MM) as soon as its gradient unit has the batch's last sample, its
+updated weights come back (MM2S) as soon as they are out and its units are done with the old batch,
+and the next batch starts once the first layer's weights are in, provided every later layer's land
+before the next batch's first sample reaches it. A dense layer's gradient unit may be *deferred*: it
+stashes the batch's inputs and errors and forms the outer product after the last sample, ``B * fold``
+cycles, streaming the gradient out as it goes, instead of keeping 48-bit accumulators of every weight
+on chip. These are the numbers the RTL twin checks.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ UNITS = ("fwd", "err", "grad")
 FIXED_OPS = ("maxpool", "avgpool", "lrn")
 GRAD_OUT_BYTES = 4  # gradients leave the chip as 32-bit words (docs/numerics.md)
 BIAS_BYTES = 4  # biases live at accumulator width
+WINDOW_PPC = (1, 2, 4)  # input pixels per cycle a first-stage window generator may take
 
 
 def unit_matrix(layer: Layer, unit: str) -> tuple[int, int]:
@@ -90,7 +94,35 @@ def units_of(net: Network, mode: str) -> list[tuple[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class UnitFolding(LayerFolding):
+    """A unit's folding in the search: pe x simd, and ``ppc``, the input pixels its window generator
+    takes per cycle (FINN's parallel-input SWG; 1 unless ``ppc_choices`` allows more)."""
+
+    ppc: int = 1
+
+
+def ppc_of(f: LayerFolding) -> int:
+    return getattr(f, "ppc", 1)
+
+
+def ppc_choices(layer: Layer, unit: str, first_stage: bool) -> list[int]:
+    """Pixels per cycle a conv's window generator may take. Only where it reads from memory that can
+    deliver several pixels a cycle (the first stage, fed by the DMA, and its gradient unit, reading its
+    stash), and only where the window floor can bind (more input than output pixels: an unpadded conv);
+    elsewhere the stream from the stage before carries one pixel per cycle. ``ppc`` must divide the
+    input width (the line buffer is banked by column)."""
+    if layer.op != "conv" or unit == "err" or not first_stage:
+        return [1]
+    c, h, w = layer.in_shape
+    _, ho, wo = layer.out_shape
+    return [p for p in WINDOW_PPC if p == 1 or (h * w > ho * wo and w % p == 0)]
+
+
 def unit_cycles(layer: Layer, f: LayerFolding, unit: str = "fwd") -> int:
+    """Forward and gradient units of a conv slide a window over their input (the gradient unit over the
+    stashed one), reading ``ppc`` input pixels per cycle and producing at most one output pixel per
+    fold; an error unit reads one error pixel per cycle."""
     n = fold(layer, f, unit)
     if layer.op == "dense":
         return n
@@ -98,9 +130,7 @@ def unit_cycles(layer: Layer, f: LayerFolding, unit: str = "fwd") -> int:
     _, h, w = layer.in_shape
     if unit == "err":
         return max(h * w * n, ho * wo)
-    if unit == "grad":
-        return ho * wo * n
-    return max(ho * wo * n, h * w)
+    return max(ho * wo * n, math.ceil(h * w / ppc_of(f)))
 
 
 def unit_fill(layer: Layer, f: LayerFolding, unit: str) -> int:
@@ -110,7 +140,8 @@ def unit_fill(layer: Layer, f: LayerFolding, unit: str) -> int:
         return n + depth
     _, _, w = layer.in_shape if unit != "err" else layer.out_shape
     kh, kw = layer.attrs["kernel"]
-    return (kh - 1) * w + kw + n + depth
+    ppc = ppc_of(f)
+    return (kh - 1) * w // ppc + math.ceil(kw / ppc) + n + depth
 
 
 def _fixed_fill(layer: Layer) -> int:
@@ -127,7 +158,7 @@ def fused_relu(net: Network, i: int) -> bool:
 class Stage:
     layer: str
     unit: str  # "fwd", "err", "grad", "loss", the op of a fixed-rate stage, or "<op>_bwd"
-    cycles: int  # per sample in the pipeline (0: a deferred gradient unit, busy in the epilogue only)
+    cycles: int  # per sample in the pipeline (0: a deferred gradient unit, busy at the batch boundary only)
     fill: int  # cycles from the first input to the first output
     on_path: bool = True  # False: a gradient unit other than the first layer's (a sink off the path)
 
@@ -136,7 +167,7 @@ def stages(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str =
            deferred: frozenset = frozenset()) -> list[Stage]:
     """Every stage in pipeline order (forward, then loss and backward in reverse layer order);
     ``units`` maps (layer, unit) to its folding (default 1 x 1), ``deferred`` holds dense layers whose
-    gradient is formed in the batch epilogue."""
+    gradient is formed at the batch boundary."""
     weighted = net.weighted_layers()
     first = weighted[0].name if weighted else None
     fwd, bwd = [], []
@@ -193,21 +224,143 @@ def transfer_cycles(nbytes: float, bytes_per_cycle: float) -> int:
     return math.ceil(nbytes / bytes_per_cycle)
 
 
-def readout_cycles(net: Network, bytes_per_cycle: float) -> int:
-    """Cycles for every weight and bias gradient to leave the chip as a 32-bit word."""
-    return transfer_cycles(sum(l.param_count for l in net.weighted_layers()) * GRAD_OUT_BYTES, bytes_per_cycle)
+@dataclass(frozen=True)
+class Dma:
+    """What the parameter exchange can move per PL cycle: each AXI DMA channel one beat (``channel``
+    bytes), all of them together at most the DDR's ``ddr`` bytes less ``stream``, the pipeline's own
+    DDR traffic (inputs, stashes kept in DDR), which keeps its share throughout."""
+
+    channel: float
+    ddr: float = math.inf
+    stream: float = 0.0
+
+    def rates(self, demands: dict[str, float]) -> dict[str, float]:
+        """Max-min fair split of the DDR between the active channels, each at most its demand."""
+        left = max(self.ddr - self.stream, 1e-9)
+        rates = {}
+        ordered = sorted(demands.items(), key=lambda kv: kv[1])
+        for n, (key, demand) in enumerate(ordered):
+            rates[key] = min(demand, self.channel, left / (len(ordered) - n))
+            left -= rates[key]
+        return rates
 
 
-def epilogue_cycles(net: Network, units: dict[tuple[str, str], LayerFolding], deferred: frozenset, batch: int,
-                    bytes_per_cycle: float, bits: int = 8) -> int:
-    """Cycles between two training batches: every gradient leaves as a 32-bit word while the deferred
-    units compute theirs (``batch * fold`` each, in parallel), then the updated weights come back."""
-    readout = readout_cycles(net, bytes_per_cycle)
-    compute = max([batch * fold(net.layer(n), units.get((n, "grad"), LayerFolding()), "grad") for n in deferred],
-                  default=0)
-    weights = sum(l.params["weight"].size * bits / 8 + l.params["bias"].size * BIAS_BYTES
-                  for l in net.weighted_layers())
-    return max(readout, compute) + transfer_cycles(weights, bytes_per_cycle)
+@dataclass(frozen=True)
+class LayerEvents:
+    """One weighted layer at a batch boundary, in cycles from the batch's first sample entering the
+    pipeline (float: channels sharing the DDR move fractional bytes per cycle)."""
+
+    layer: str
+    grad_ready: float  # its gradient unit has the batch's last sample (deferred: starts its outer products)
+    grad_out: float  # its last gradient word has left on the S2MM channel
+    in_use: float  # its forward and error units are done with the batch's last sample
+    loaded: float  # its updated weights are in (MM2S), into the single bank the old batch used
+    weights_due: int  # offset at which the next batch's first sample reaches its forward unit
+    grads_due: int  # offset at which that sample reaches its gradient unit (accumulators must be free)
+
+
+@dataclass
+class _Job:
+    key: str
+    rank: int  # forward layer order: the earlier the layer, the earlier it is needed by the next batch
+    nbytes: float
+    release: float
+    max_rate: float = math.inf  # a deferred gradient unit produces its words no faster
+    end: float | None = None
+
+
+def _channel_schedule(out_jobs: list[_Job], in_jobs: dict[str, _Job], in_use: dict[str, float], dma: Dma) -> None:
+    """Fluid simulation of the two DMA channels: gradients out on S2MM, weights in on MM2S. Each
+    channel serves the released job of the earliest layer (strict priority by forward order, preempted
+    at burst granularity: one AXI MCDMA channel per layer); a layer's weights are released once its
+    gradients are out and its units are done with the old batch. Fills in every job's ``end``."""
+    t = 0.0
+    channels = {"out": out_jobs, "in": list(in_jobs.values())}
+    done = {id(j): 0.0 for j in out_jobs + channels["in"]}
+    while any(j.end is None for jobs in channels.values() for j in jobs):
+        active = {}
+        for name, jobs in channels.items():
+            ready = [j for j in jobs if j.end is None and j.release <= t + 1e-9]
+            if ready:
+                active[name] = min(ready, key=lambda j: j.rank)
+        pending = [j.release for jobs in channels.values() for j in jobs if j.end is None and j.release > t + 1e-9]
+        if not active:
+            t = min(pending)
+            continue
+        rates = dma.rates({name: j.max_rate for name, j in active.items()})
+        left = {name: (j.nbytes - done[id(j)]) / rates[name] for name, j in active.items()}
+        step = min(list(left.values()) + [r - t for r in pending])
+        t += step
+        for name, j in active.items():
+            if left[name] > step * (1 + 1e-12):
+                done[id(j)] += rates[name] * step
+                continue
+            j.end = t
+            if name == "out":
+                in_jobs[j.key].release = max(t, in_use[j.key])
+
+
+def _ceil(x: float) -> int:
+    return math.ceil(x - 1e-6)
+
+
+def stage_offsets(st: list[Stage]) -> dict[tuple[str, str], int]:
+    """Cycles from a sample entering the pipeline to its first element reaching each stage: the fills
+    of the stages before it on the path. A gradient unit off the path takes the same error as its
+    layer's error unit."""
+    offsets, t = {}, 0
+    for s in st:
+        if s.on_path:
+            offsets[(s.layer, s.unit)] = t
+            t += s.fill
+    for s in st:
+        if not s.on_path:
+            offsets[(s.layer, s.unit)] = offsets[(s.layer, "err")]
+    return offsets
+
+
+def batch_schedule(net: Network, st: list[Stage], ii: int, batch: int, dma: Dma,
+                   deferred_cycles: dict[str, int], bits: int = 8) -> tuple[int, list[LayerEvents]]:
+    """The batch period (first sample of one batch to the first of the next) and each layer's events.
+
+    A sample is done with stage s at ``b * II + offset(s) + fill(s) + II`` (the last stage of the path
+    at ``b * II + latency``). Layer L's gradient leaves once its gradient unit has the last sample
+    (a deferred unit then forms it, ``deferred_cycles`` = B * fold, streaming it out as it goes); its
+    updated weights come back once they are out (the host's SGD step is elementwise; its own time is not
+    modelled) and its forward and error units are done with the old batch, into the same bank (one copy:
+    no sample of the old batch reads it any more, and none of the new one may read it before). The next
+    batch starts at the earliest time at which every layer's weights are in before the first sample
+    reaches it and every gradient unit's accumulators are read out before that sample's error does;
+    never before the first stage has taken the last sample, B * II."""
+    offsets = stage_offsets(st)
+    fills = {(s.layer, s.unit): s.fill for s in st}
+    last = (batch - 1) * ii
+    weighted = net.weighted_layers()
+    out_jobs, in_jobs, in_use = [], {}, {}
+    for rank, layer in enumerate(weighted):
+        name = layer.name
+        grad_bytes = layer.param_count * GRAD_OUT_BYTES
+        if name in deferred_cycles:  # it only stashed the last sample's error; it computes from now on
+            ready = last + offsets[(name, "grad")] + ii
+            rate = grad_bytes / deferred_cycles[name]
+        else:
+            ready = last + offsets[(name, "grad")] + fills[(name, "grad")] + ii
+            rate = math.inf
+        out_jobs.append(_Job(name, rank, grad_bytes, ready, rate))
+        users = [u for u in ("fwd", "err") if (name, u) in offsets]
+        in_use[name] = last + max(offsets[(name, u)] + fills[(name, u)] + ii for u in users)
+        in_jobs[name] = _Job(name, rank, weight_bytes(layer, bits), math.inf)
+    _channel_schedule(out_jobs, in_jobs, in_use, dma)
+    events = [LayerEvents(j.key, j.release, j.end, in_use[j.key], in_jobs[j.key].end,
+                          offsets[(j.key, "fwd")], offsets[(j.key, "grad")]) for j in out_jobs]
+    start = max([batch * ii] + [e.loaded - e.weights_due for e in events] + [e.grad_out - e.grads_due for e in events])
+    return _ceil(start), events
+
+
+def weight_bytes(layer: Layer, bits: int = 8) -> float:
+    """What a layer's updated parameters take on the way back: weights at operand width, biases at
+    accumulator width."""
+    return layer.params["weight"].size * bits / 8 + layer.params["bias"].size * BIAS_BYTES
 
 
 @dataclass(frozen=True)
@@ -217,12 +370,18 @@ class Performance:
     freq_mhz: float
     mode: str = "infer"
     batch: int = 1  # training: samples between two weight updates
-    epilogue_cycles: int = 0  # training: per batch, gradients out and weights in
+    period_cycles: int = 0  # training: first sample of a batch to the first of the next (0: steady state)
+    events: tuple = ()  # training: LayerEvents of the batch boundary
 
     @property
     def batch_cycles(self) -> int:
-        """Training: one batch from its first sample in to its updated weights loaded."""
-        return (self.batch - 1) * self.ii_cycles + self.latency_cycles + self.epilogue_cycles
+        """Training: one batch period, the boundary included."""
+        return self.period_cycles or self.batch * self.ii_cycles
+
+    @property
+    def boundary_cycles(self) -> int:
+        """Training: cycles per batch in which the pipeline takes no new sample (drain and exchange)."""
+        return self.batch_cycles - self.batch * self.ii_cycles
 
     @property
     def pipeline_samples_per_s(self) -> float:
@@ -231,7 +390,7 @@ class Performance:
 
     @property
     def samples_per_s(self) -> float:
-        """Inference: f / II. Training: B samples per batch time, drain and epilogue included."""
+        """Inference: f / II. Training: B samples per batch period."""
         if self.mode != "train":
             return self.pipeline_samples_per_s
         return self.batch * self.freq_mhz * 1e6 / self.batch_cycles
@@ -243,17 +402,21 @@ class Performance:
 
 def performance(net: Network, units: dict[tuple[str, str], LayerFolding], freq_mhz: float,
                 mode: str = "infer", floor_cycles: int = 0, deferred: frozenset = frozenset(), batch: int = 32,
-                bytes_per_cycle: float | None = None, bits: int = 8) -> Performance:
-    """II, latency and (training, when ``bytes_per_cycle`` of the DMA is given) the batch epilogue.
+                bytes_per_cycle: float | None = None, bits: int = 8, ddr_bytes_per_cycle: float = math.inf,
+                stream_bytes: float = 0.0) -> Performance:
+    """II, latency and (training) the batch period, with DMA channels of ``bytes_per_cycle`` each
+    (None: the parameter exchange takes no time) sharing ``ddr_bytes_per_cycle``.
     ``floor_cycles`` is a lower bound on II from outside the stages: the DDR traffic of a sample (its
-    input, and stashes kept in DDR) at the DMA's bytes per cycle."""
+    input, and stashes kept in DDR, ``stream_bytes``) at the DMA's bytes per cycle."""
     st = stages(net, units, mode, deferred)
     ii = max([s.cycles for s in st] + [floor_cycles, 1])
     latency = sum(s.fill for s in st if s.on_path) + ii
     if mode != "train":
         return Performance(ii, latency, freq_mhz)
-    epi = 0 if bytes_per_cycle is None else epilogue_cycles(net, units, deferred, batch, bytes_per_cycle, bits)
-    return Performance(ii, latency, freq_mhz, mode, batch, epi)
+    dma = Dma(bytes_per_cycle or math.inf, ddr_bytes_per_cycle, stream_bytes / ii)
+    work = {n: batch * fold(net.layer(n), units.get((n, "grad"), LayerFolding()), "grad") for n in deferred}
+    period, events = batch_schedule(net, st, ii, batch, dma, work, bits)
+    return Performance(ii, latency, freq_mhz, mode, batch, period, tuple(events))
 
 
 def macs_per_sample(net: Network, mode: str = "infer") -> int:

@@ -50,8 +50,8 @@ def summary(result: Result) -> str:
     text = (f"chosen: {c.samples_per_s:,.0f} samples/s ({c.macs_per_s / 1e9:,.2f} GMAC/s), "
             f"{c.dsp_efficiency:.0%} of its DSPs' peak, {c.board_efficiency:.0%} of the board's limit; ")
     if c.perf.mode == "train":
-        text += (f"pipeline {c.perf.pipeline_samples_per_s:,.0f} samples/s, batch epilogue "
-                 f"{c.perf.epilogue_cycles:,} cycles; ")
+        text += (f"pipeline {c.perf.pipeline_samples_per_s:,.0f} samples/s, batch boundary "
+                 f"{c.perf.boundary_cycles:,} cycles; ")
     if g is None:
         return text + "the greedy baseline does not fit"
     return text + (f"greedy baseline {g.samples_per_s:,.0f} samples/s with {g.resources['dsp']:,.0f} DSP, "
@@ -62,7 +62,7 @@ def design_json(d: Design, board: Board) -> dict:
     p = d.perf
     return {"samples_per_s": d.samples_per_s, "latency_us": p.latency_us, "ii_cycles": p.ii_cycles,
             "latency_cycles": p.latency_cycles, "pipeline_samples_per_s": p.pipeline_samples_per_s,
-            "epilogue_cycles": p.epilogue_cycles, **{r: d.resources[r] for r in RESOURCES},
+            "batch_cycles": p.batch_cycles, "boundary_cycles": p.boundary_cycles, **{r: d.resources[r] for r in RESOURCES},
             "utilisation": d.utilisation(board), "macs_per_s": d.macs_per_s, "dsp_efficiency": d.dsp_efficiency,
             "board_efficiency": d.board_efficiency, "origin": d.origin}
 
@@ -71,7 +71,8 @@ def report_json(result: Result, board: Board, freq_mhz: float, mode: str, bits: 
     c = result.chosen
     chosen = design_json(c, board)
     chosen["folding"] = folding_to_json(c.folding)
-    chosen["units"] = {f"{name}.{unit}": {"pe": f.pe, "simd": f.simd, "storage": c.storage[(name, unit)]}
+    chosen["units"] = {f"{name}.{unit}": {"pe": f.pe, "simd": f.simd, "ppc": getattr(f, "ppc", 1),
+                                          "storage": c.storage[(name, unit)]}
                        for (name, unit), f in c.units.items()}
     chosen["stashes"] = {name: where for (name, unit), where in c.storage.items() if unit == "stash"}
     return {"board": board.key, "freq_mhz": freq_mhz, "mode": mode, "bits": bits, "cap": cap, "model": model,

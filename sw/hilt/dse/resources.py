@@ -11,7 +11,8 @@ Per matrix-vector unit (forward, and in training also error-propagation and weig
   board has it) or LUTRAM (64 bits per LUT) for small banks: a search choice. A *deferred* dense
   gradient keeps no accumulators but a stash of the batch's inputs and errors;
 - line buffers of the window generators (``(kh - 1) * W * C`` words, also for the conv gradient unit
-  that slides over the stored input);
+  that slides over the stored input), banked by column when a window generator takes several pixels
+  per cycle, with the wider window register and its multiplexer (``window_cost``);
 - stashes (training): every layer's input (plus ReLU mask or pool argmax) kept for as many samples as
   are in flight until its backward stage (``perf.stash_depths``), in LUTRAM, BRAM or URAM: a search
   choice of its own;
@@ -32,7 +33,7 @@ import numpy as np
 from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
 from .boards import RESOURCES, Board
-from .perf import FIXED_OPS, fold, fused_relu, stash_depths, tied_error, unit_matrix, units_of
+from .perf import FIXED_OPS, fold, fused_relu, ppc_of, stash_depths, tied_error, unit_matrix, units_of
 
 GRAD_ACC_BITS = 48  # on-chip weight-gradient accumulators (docs/numerics.md)
 ERR_BITS = 16
@@ -197,12 +198,26 @@ def unit_resources(layer: Layer, unit: str, f: LayerFolding, storage: str, board
         for k, v in memory_cost(fold(layer, f, unit), f.simd * width, storage).items():
             res[k] += v * f.pe
     if layer.op == "conv":
-        c, _, w = layer.in_shape if unit != "err" else layer.out_shape
-        kh = layer.attrs["kernel"][0]
-        _add(res, buffer_cost((kh - 1) * w * c * (ERR_BITS if unit == "err" else bits)))
+        _add(res, window_cost(layer, unit, ppc_of(f), ERR_BITS if unit == "err" else bits))
     copies = 2 if tied else 1
     res["lut"] += copies * (coef.lut_per_lane * lanes + coef.lut_per_unit)
     res["ff"] += copies * (coef.ff_per_lane * lanes + coef.ff_per_unit)
+    return res
+
+
+def window_cost(layer: Layer, unit: str, ppc: int, bits: int) -> dict[str, float]:
+    """A conv unit's window generator: a line buffer of ``(kh - 1) * W * C`` words, banked by column into
+    ``ppc`` memories when it takes ``ppc`` pixels per cycle (each bank written once a cycle). Taking
+    more than one pixel widens the window register by ``ppc - 1`` columns and puts a ppc:1 multiplexer
+    (one LUT6 per window bit up to 4:1) in front of the MVAU to pick the window that is due."""
+    c, _, w = layer.in_shape if unit != "err" else layer.out_shape
+    kh, kw = layer.attrs["kernel"]
+    res = {r: 0.0 for r in RESOURCES}
+    for k, v in buffer_cost((kh - 1) * w * c * bits // ppc).items():
+        res[k] += v * ppc
+    if ppc > 1:
+        res["lut"] += kh * kw * c * bits * math.ceil(math.log2(ppc) / 2)
+        res["ff"] += kh * (ppc - 1) * c * bits
     return res
 
 

@@ -24,8 +24,9 @@ from ..errors import HiltError
 from ..ir import Network
 from ..ir.folding import LayerFolding
 from .boards import RESOURCES, Board
-from .perf import (Performance, fold, macs_per_sample, pe_rows, performance, physical_limit, readout_cycles, stages,
-                   tied_error, transfer_cycles, unit_cycles, unit_matrix, units_of)
+from .perf import (GRAD_OUT_BYTES, Performance, UnitFolding, fold, macs_per_sample, pe_rows, performance,
+                   physical_limit, ppc_choices, stages, tied_error, transfer_cycles, unit_cycles, unit_matrix,
+                   units_of)
 from .resources import (Coefficients, fixed_resources, stash_bits, stash_choices, stash_cost, stashes,
                         storage_choices, unit_dsp, unit_resources)
 
@@ -61,7 +62,7 @@ class Design:
     @property
     def folding(self) -> dict[str, LayerFolding]:
         """The forward units' folding: what code generation's folding file holds."""
-        return {name: f for (name, unit), f in self.units.items() if unit == "fwd"}
+        return {name: LayerFolding(f.pe, f.simd) for (name, unit), f in self.units.items() if unit == "fwd"}
 
     @property
     def macs_per_s(self) -> float:
@@ -105,12 +106,12 @@ class Space:
         self.net, self.board, self.freq, self.mode, self.bits, self.batch = net, board, freq_mhz, mode, bits, batch
         self.coef = coef or Coefficients()
         self.bytes_per_cycle = board.bytes_per_cycle(freq_mhz)
+        self.ddr_bytes_per_cycle = board.ddr_bytes_per_cycle(freq_mhz)
         self.fixed = fixed_resources(net, board, mode, bits, self.coef)
         self.limit = physical_limit(net, board, freq_mhz, mode, bits)
         self.input_bytes = math.prod(net.input_shape) * bits / 8  # the input DMA, per sample
         self.fixed_ii = max([s.cycles for s in stages(net, {}, mode) if s.unit not in ("fwd", "err", "grad")] +
                             [transfer_cycles(self.input_bytes, self.bytes_per_cycle)])
-        self.readout = readout_cycles(net, self.bytes_per_cycle) if mode == "train" else 0
         self.options: dict[tuple[str, str], list[_Option]] = {}
         first = net.weighted_layers()[0].name
         for name, unit in units_of(net, mode):
@@ -139,13 +140,16 @@ class Space:
         """Every (pe, simd, storage) of one unit with its cycles and resources."""
         tied = unit == "fwd" and tied_error(layer, first, self.mode)
         opts = []
-        for pe, simd in itertools.product(_divisors(pe_rows(layer, unit)), _divisors(unit_matrix(layer, unit)[1])):
-            f = LayerFolding(pe, simd)
+        ppcs = ppc_choices(layer, unit, layer is self.net.layers[0])
+        for pe, simd, ppc in itertools.product(_divisors(pe_rows(layer, unit)), _divisors(unit_matrix(layer, unit)[1]),
+                                               ppcs):
+            f = UnitFolding(pe, simd, ppc)
             peak = unit_dsp(unit, f, self.board, self.bits, tied)[1]
             for storage in storage_choices(layer, unit, f, self.bits, self.board):
-                if storage == "deferred":  # free when batch * fold hides behind the gradient read-out
+                if storage == "deferred":  # free when it forms its gradient as fast as the DMA takes it
                     n = fold(layer, f, unit)
-                    cycles = 0 if self.batch * n <= self.readout else n
+                    readout = transfer_cycles(layer.param_count * GRAD_OUT_BYTES, self.bytes_per_cycle)
+                    cycles = 0 if self.batch * n <= readout else n
                 else:
                     cycles = unit_cycles(layer, f, unit)
                 res = unit_resources(layer, unit, f, storage, self.board, self.mode, self.bits, self.coef, tied,
@@ -171,9 +175,9 @@ class Space:
             for r in RESOURCES:
                 res[r] += o.res[r]
         deferred = frozenset(k[0] for k, o in choice.items() if o.storage == "deferred")
-        floor = transfer_cycles(self.input_bytes + sum(o.ddr_bytes for o in choice.values()), self.bytes_per_cycle)
-        perf = performance(self.net, units, self.freq, self.mode, floor, deferred, self.batch,
-                           self.bytes_per_cycle, self.bits)
+        stream = self.input_bytes + sum(o.ddr_bytes for o in choice.values())
+        perf = performance(self.net, units, self.freq, self.mode, transfer_cycles(stream, self.bytes_per_cycle),
+                           deferred, self.batch, self.bytes_per_cycle, self.bits, self.ddr_bytes_per_cycle, stream)
         d = Design(units, {k: o.storage for k, o in choice.items()}, perf, res,
                    macs_per_sample(self.net, self.mode), sum(o.peak for o in choice.values()) + self.fixed["dsp"],
                    self.limit, origin)
@@ -185,7 +189,7 @@ class Space:
              strict: bool = False) -> dict[tuple[str, str], _Option] | None:
         """Per unit, the option within ``ii`` cycles of least weighted share (DDR traffic counted as a
         share of what the DMA moves in ``ii`` cycles); None if a unit cannot make ``ii``. ``strict``
-        leaves out deferred gradients that would lengthen the batch epilogue."""
+        leaves out deferred gradients slower than their own gradient read-out."""
         budget = ii * self.bytes_per_cycle
         cycles = self._strict if strict else self._cycles
         choice = {}
@@ -274,7 +278,8 @@ def greedy(space: Space, cap: float) -> Design | None:
     """FINN SetFolding-like: raise the slowest unit's parallelism (simd first, then pe) step by step
     while the design still fits; stop when the slowest unit cannot grow or the budget is spent. Memories
     stay on chip as FINN keeps them (deferred gradients and stashes in DDR only if nothing fits
-    otherwise). None when even the all-1x1 start does not fit."""
+    otherwise), and window generators take one pixel per cycle. None when even the all-1x1 start does
+    not fit."""
     for allow_deferred in (False, True):
         design = _greedy(space, cap, allow_deferred)
         if design is not None:
@@ -288,7 +293,7 @@ def _greedy(space: Space, cap: float, allow_deferred: bool) -> Design | None:
                 (allow_deferred or o.storage not in ("deferred", "ddr"))]
         return min(opts, key=lambda o: space.cost(o.res))
 
-    current = {key: option(key, LayerFolding(1, 1)) for key in space.options}
+    current = {key: option(key, UnitFolding(1, 1)) for key in space.options}
     best = space.design(current, "greedy")
     if not best.fits(space.board, cap):
         return None
@@ -298,9 +303,9 @@ def _greedy(space: Space, cap: float, allow_deferred: bool) -> Design | None:
         layer = space.net.layer(slowest[0])
         simds, pes = _divisors(unit_matrix(layer, slowest[1])[1]), _divisors(pe_rows(layer, slowest[1]))
         if f.simd != simds[-1]:
-            nxt = LayerFolding(f.pe, simds[simds.index(f.simd) + 1])
+            nxt = UnitFolding(f.pe, simds[simds.index(f.simd) + 1])
         elif f.pe != pes[-1]:
-            nxt = LayerFolding(pes[pes.index(f.pe) + 1], f.simd)
+            nxt = UnitFolding(pes[pes.index(f.pe) + 1], f.simd)
         else:
             return best
         trial = dict(current)
