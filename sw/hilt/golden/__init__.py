@@ -6,6 +6,8 @@
     bp = golden.backward(q, taps, err)            # int errors and 32-bit weight gradients
 
 The rules are in docs/numerics.md; HLS C-sim, RTL simulation and the emulator compare with == here.
+``run_int64`` is the plain definition (int64, one ``layer_forward`` per layer); ``run`` and ``forward``
+compute the same integers on floats that hold them exactly (``fast``), and are tested against it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..quant import QModel
+from . import fast
 from .backward import BackwardResult, backward, conv_error, error_format, rotated_weights
 from .forward import layer_forward
 
@@ -21,7 +24,7 @@ def quantize_input(q: QModel, x: np.ndarray) -> np.ndarray:
     return q.input_fmt.to_int(x)
 
 
-def run(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
+def run_int64(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
     """Integer activations [input, layer 1, ..., logits] (a final softmax is left to the host)."""
     taps = [np.asarray(x_int, np.int64)]
     for ql, layer in zip(q.compute_layers(), q.network.layers):
@@ -29,9 +32,14 @@ def run(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
     return taps
 
 
+def run(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
+    """The integers of ``run_int64`` (int64 arrays), computed by the fast path."""
+    return fast.run(q, x_int)
+
+
 def forward(q: QModel, x: np.ndarray) -> np.ndarray:
-    """Integer logits for a float NCHW batch."""
-    return run(q, quantize_input(q, x))[-1]
+    """Integer logits (int64) for a float NCHW batch: the last activation of ``run``."""
+    return fast.forward(q, x)
 
 
 def act_formats(q: QModel) -> list:
@@ -68,5 +76,5 @@ def grads_to_float(q: QModel, bp: BackwardResult) -> dict[str, dict[str, np.ndar
     return out
 
 
-__all__ = ["quantize_input", "run", "forward", "dequantize", "predict", "backward", "BackwardResult",
+__all__ = ["quantize_input", "run", "run_int64", "forward", "dequantize", "predict", "backward", "BackwardResult",
            "error_at_logits", "grads_to_float", "conv_error", "rotated_weights", "error_format", "act_formats"]

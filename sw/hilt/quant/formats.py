@@ -76,8 +76,15 @@ class Format:
 
     def to_int(self, x) -> np.ndarray:
         """Round half up to the grid, then saturate: floor(x * 2**frac + 0.5)."""
-        scaled = np.floor(np.asarray(x, np.float64) * 2.0 ** self.frac + 0.5)
-        return saturate(scaled, self.bits).astype(np.int64)
+        return self.to_grid(x).astype(np.int64)
+
+    def to_grid(self, x) -> np.ndarray:
+        """The integers of ``to_int``, as float64 (exact: they fit in ``bits`` bits)."""
+        v = np.array(x, np.float64)  # a copy: the same steps then run in place
+        v *= 2.0 ** self.frac
+        v += 0.5
+        np.floor(v, out=v)
+        return np.clip(v, self.qmin, self.qmax, out=v)[()]  # [()]: a scalar for a scalar x, as before
 
     def to_float(self, q) -> np.ndarray:
         return (np.asarray(q, np.float64) * 2.0 ** -self.frac).astype(np.float32)

@@ -93,12 +93,25 @@ def conv_backward(x: np.ndarray, weight: np.ndarray, dy: np.ndarray, attrs: dict
 
 
 def maxpool(x: np.ndarray, attrs: dict, fill) -> np.ndarray:
-    """Max over each window; padding holds ``fill`` (the dtype's minimum), so it never wins."""
+    """Max over each window; padding holds ``fill`` (the dtype's minimum), so it never wins.
+
+    Separable: the max over each window's rows first, then over its columns, kh + kw - 2 passes
+    instead of kh * kw - 1. A max is the same value in any grouping, so this is exact."""
+    (kh, kw), (sh, sw) = attrs["kernel"], attrs["stride"]
     ho, wo = out_hw(x.shape[2], x.shape[3], attrs)
     xp = padded(x, attrs, fill)
-    y = None
-    for _, _, rows, cs in offsets(attrs, ho, wo):
-        y = xp[:, :, rows, cs].copy() if y is None else np.maximum(y, xp[:, :, rows, cs], out=y)
+    rows = _max_of_slices(xp, 2, kh, sh, ho)
+    return _max_of_slices(rows, 3, kw, sw, wo)
+
+
+def _max_of_slices(a: np.ndarray, axis: int, k: int, stride: int, n: int) -> np.ndarray:
+    """out[..., t, ...] = max of a[..., t * stride + i, ...] over i < k, along ``axis``."""
+    def part(i):
+        return a[(slice(None),) * axis + (slice(i, i + (n - 1) * stride + 1, stride),)]
+
+    y = np.maximum(part(0), part(1)) if k > 1 else part(0).copy()
+    for i in range(2, k):
+        np.maximum(y, part(i), out=y)
     return y
 
 

@@ -1,0 +1,233 @@
+"""The golden forward on float arrays that hold exact integers: the same integers, fewer passes.
+
+``layer_forward`` computes products with BLAS, then converts to int64 for bias, shift and saturation.
+Here activations stay float32 (every activation fits in 16 bits, so float32 holds it exactly) and
+a conv/dense layer finishes in floats too, when its bounds allow (``linear_consts``):
+
+- the weights are pre-scaled by 2**-shift and the bias is (bias + 2**(shift-1)) * 2**-shift; every
+  partial sum, the bias add included, is then an integer times 2**-shift of magnitude below
+  ``bound`` < 2**24 (float32) or 2**53 (float64), which the float holds exactly in any summation order;
+- ``floor`` of that value is the arithmetic shift ``(acc + bias + 2**(shift-1)) >> shift``, and the clip
+  to the output range is the saturation; for shift <= 0 the scaling is an exact power-of-two product;
+- ``bound`` < 2**(acc_bits-1), so the accumulator's wrap-around is the identity.
+
+``forward`` also fuses: a following ReLU is a clip at 0 instead of at qmin (max(clip(v), 0) is
+clip(v, 0, qmax)), and a following max-pool runs on the pre-activations, before bias, floor and
+clip: those are non-decreasing per channel, and f(max(a, b)) = max(f(a), f(b)) for any such f.
+Layers the bounds do not cover (LRN, average pool, wrapping accumulators) run ``layer_forward``.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..ir import Layer
+from ..quant import QLayer, QModel
+from ..quant.formats import qmax, qmin
+from ..reference import windows as win
+from .forward import int_matmul_terms, layer_forward
+
+EXACT_BELOW = ((np.float32, 1 << 24), (np.float64, 1 << 53))  # integers every float of the type holds
+GEMM_MACS = (1 << 19) - 1  # OpenBLAS runs a GEMM of fewer multiply-adds on the calling thread
+CHUNK = 64  # images per task of the batch split: big enough for BLAS, small enough for the cache
+
+
+@dataclass
+class LinearConsts:
+    weight: np.ndarray  # scaled by 2**-shift; conv: O x K (OIHW flattened), dense: K x O (x @ weight)
+    bias: np.ndarray  # (bias + rounding) * 2**-shift, shaped to broadcast over the channel axis
+
+
+def linear_consts(q: QModel, ql: QLayer, layer: Layer) -> LinearConsts | None:
+    """Scaled weight and bias in the narrowest exact float type, or None if no float type is exact."""
+    w, bias, s = ql.arrays["weight"], ql.arrays["bias"], ql.shift
+    rounding = 1 << (s - 1) if s > 0 else 0
+    bound = int_matmul_terms(layer) * -ql.in_fmt.qmin * int(np.abs(w).max(initial=0)) + \
+        int(np.abs(bias).max(initial=0)) + rounding
+    if bound >= 1 << (q.acc_bits - 1) or abs(s) > 64:  # wrapping, or scales near the float's range
+        return None
+    for dtype, exact in EXACT_BELOW:
+        if bound < exact:
+            scale = 2.0 ** -s  # both products below are exact in float64, then exact in dtype
+            weight = (w.reshape(len(w), -1) * scale).astype(dtype)
+            bias = ((bias.astype(np.float64) + rounding) * scale).astype(dtype)
+            if layer.op == "dense":
+                return LinearConsts(np.ascontiguousarray(weight.T), bias)
+            return LinearConsts(weight, bias.reshape(-1, 1, 1, 1))  # conv outputs are O, N, Ho, Wo
+    return None
+
+
+def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = a @ b, as one stacked matmul of GEMMs under GEMM_MACS multiply-adds each.
+
+    OpenBLAS spreads a larger GEMM over its own threads, which stall whenever another process holds
+    a core; small ones run where they are called, so the batch split below decides the parallelism."""
+    (m, k), n = a.shape, b.shape[1]
+    if m >= n:  # split the rows of a
+        step = max(1, GEMM_MACS // (k * n))
+        full = m - m % step
+        if full:
+            np.matmul(a[:full].reshape(-1, step, k), b, out=out[:full].reshape(-1, step, n))
+        if full < m:
+            np.matmul(a[full:], b, out=out[full:])
+    else:  # split the columns of b
+        step = max(1, GEMM_MACS // (k * m))
+        full = n - n % step
+        if full:
+            np.matmul(a, b[:, :full].reshape(k, -1, step).transpose(1, 0, 2),
+                      out=out[:, :full].reshape(m, -1, step).transpose(1, 0, 2))
+        if full < n:
+            np.matmul(a, b[:, full:], out=out[:, full:])
+    return out
+
+
+def conv_windows(x: np.ndarray, attrs: dict, dtype) -> tuple[np.ndarray, int]:
+    """im2col of an (N, C, H, W) map as a strided view (C, kh, kw, N, Ho, Wq) of a padded copy.
+
+    The view reads a (C, N, Hp, Wp) buffer; copied, it is the (K, N * Ho * Wq) GEMM operand with K
+    ordered (c, i, j) like OIHW weights. With stride 1 along W, each row of outputs reads whole
+    padded rows (Wq = Wp, Wp - Wo scratch columns that the caller drops), so a copy moves runs of
+    Ho * Wp contiguous values. Scratch columns read at most kw - 1 values past an image (into the
+    next one, or the zeroed tail); each GEMM column depends on its own input column only, so they
+    never reach a kept output. Returns the view and Wo."""
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = attrs["kernel"], attrs["stride"], attrs["pads"]
+    n, c, h, w = x.shape
+    ho, wo = win.out_hw(h, w, attrs)
+    hp, wp = h + pt + pb, w + pl + pr
+    size = c * n * hp * wp
+    flat = np.empty(size + kw, dtype)
+    xp = flat[:size].reshape(c, n, hp, wp)
+    if pt or pl or pb or pr:
+        xp[...] = 0
+    xp[:, :, pt:pt + h, pl:pl + w] = x.transpose(1, 0, 2, 3)
+    flat[size:] = 0
+    e = flat.itemsize
+    shape = (c, kh, kw, n, ho, wp if sw == 1 else wo)
+    strides = (n * hp * wp * e, wp * e, e, hp * wp * e, sh * wp * e, sw * e)
+    return as_strided(flat, shape, strides, writeable=False), wo
+
+
+def conv_preact(x: np.ndarray, weight: np.ndarray, attrs: dict) -> np.ndarray:
+    """Grouped conv of (N, C, H, W) as an (O, N, Ho, Wo) view, in the weight's dtype (O x K).
+
+    Blocks of images small enough for one single-threaded GEMM (``gemm``): their columns are
+    copied and multiplied while they are still in the cache."""
+    groups = int(attrs.get("groups", 1))
+    windows, wo = conv_windows(x, attrs, weight.dtype)
+    c, kh, kw, n, ho, wq = windows.shape
+    o, kg, og = weight.shape[0], c // groups, weight.shape[0] // groups
+    y = np.empty((o, n, ho * wq), weight.dtype)
+    step = max(1, GEMM_MACS // (og * kg * kh * kw * ho * wq))
+    for n0 in range(0, n, step):
+        n1 = min(n, n0 + step)
+        for g in range(groups):
+            cols = windows[g * kg:(g + 1) * kg, :, :, n0:n1].reshape(kg * kh * kw, -1)
+            np.matmul(weight[g * og:(g + 1) * og], cols, out=y[g * og:(g + 1) * og, n0:n1].reshape(og, -1))
+    return y.reshape(o, n, ho, wq)[..., :wo]
+
+
+def requantize_floats(v: np.ndarray, bias: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """clip(floor(v + bias), lo, hi) as a new float32 array."""
+    y = v + bias
+    np.floor(y, out=y)
+    return np.clip(y, lo, hi, out=y).astype(np.float32, copy=False)
+
+
+def linear_stage(consts: LinearConsts, layer: Layer, lo: int, hi: int, pool: dict | None,
+                 x: np.ndarray) -> np.ndarray:
+    """A conv/dense layer, its ReLU when lo == 0, and a max-pool on the pre-activations when given."""
+    w = consts.weight
+    if layer.op == "dense":
+        v = gemm(np.ascontiguousarray(x, w.dtype), w, np.empty((len(x), w.shape[1]), w.dtype))
+        return requantize_floats(v, consts.bias, lo, hi)
+    v = conv_preact(x, w, layer.attrs)  # O, N, Ho, Wo
+    if pool is not None:
+        v = win.maxpool(v, pool, -np.inf)
+    return requantize_floats(v, consts.bias, lo, hi).transpose(1, 0, 2, 3)
+
+
+def int64_stage(q: QModel, ql: QLayer, layer: Layer, x: np.ndarray) -> np.ndarray:
+    """The int64 path for a layer the float bounds do not cover; its outputs fit 16 bits, so float32."""
+    return layer_forward(q, ql, layer, x.astype(np.int64)).astype(np.float32)
+
+
+def window_touches_input(attrs: dict) -> bool:
+    """Padding smaller than the kernel: every max-pool window holds an input (a max exists)."""
+    (kh, kw), (pt, pl, pb, pr) = attrs["kernel"], attrs["pads"]
+    return max(pt, pb) < kh and max(pl, pr) < kw
+
+
+SIMPLE = {
+    "relu": lambda layer, x: np.maximum(x, 0),
+    "flatten": lambda layer, x: x.reshape(len(x), -1),
+    "maxpool": lambda layer, x: win.maxpool(x, layer.attrs, -np.inf),
+}
+
+
+def plan(q: QModel, fuse: bool) -> list[tuple[int, callable]]:
+    """(number of layers, function on float32 NCHW activations) per stage; fuse=False: one per layer."""
+    layers = list(zip(q.compute_layers(), q.network.layers))
+    ops = [layer.op for _, layer in layers] + [None, None]
+    stages, i = [], 0
+    while i < len(layers):
+        ql, layer = layers[i]
+        consts = linear_consts(q, ql, layer) if layer.weighted else None
+        if consts is not None:
+            relu = fuse and ops[i + 1] == "relu"
+            after = layers[i + 1 + relu][1].attrs if ops[i + 1 + relu] == "maxpool" else None
+            pool = after if fuse and layer.op == "conv" and after and window_touches_input(after) else None
+            lo = 0 if relu else qmin(q.bits)
+            stages.append((1 + relu + (pool is not None), partial(linear_stage, consts, layer, lo, qmax(q.bits), pool)))
+        elif layer.op in SIMPLE and (layer.op != "maxpool" or window_touches_input(layer.attrs)):
+            stages.append((1, partial(SIMPLE[layer.op], layer)))
+        else:
+            stages.append((1, partial(int64_stage, q, ql, layer)))
+        i += stages[-1][0]
+    return stages
+
+
+def run(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
+    """Every layer's integer activation (int64, C order), as ``golden.run``."""
+    a = np.asarray(x_int).astype(np.float32)
+    taps = [np.asarray(x_int, np.int64)]
+    for _, stage in plan(q, fuse=False):
+        a = stage(a)
+        taps.append(a.astype(np.int64, order="C"))
+    return taps
+
+
+def _logits(q: QModel, stages, x: np.ndarray) -> np.ndarray:
+    a = q.input_fmt.to_grid(x).astype(np.float32)
+    for _, stage in stages:
+        a = stage(a)
+    return a
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _workers() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(min(2, os.cpu_count() or 1), thread_name_prefix="hilt-golden")
+    return _pool
+
+
+def forward(q: QModel, x: np.ndarray) -> np.ndarray:
+    """Integer logits (int64) of a float NCHW batch, as ``golden.forward``.
+
+    Batches of more than one chunk are split over two threads (numpy releases the GIL in its loops
+    and in BLAS)."""
+    stages = plan(q, fuse=True)
+    chunks = [x[i:i + CHUNK] for i in range(0, len(x), CHUNK)]
+    if len(chunks) == 1 or (os.cpu_count() or 1) == 1:
+        parts = [_logits(q, stages, c) for c in chunks]
+    else:
+        parts = list(_workers().map(partial(_logits, q, stages), chunks))
+    return np.concatenate(parts).astype(np.int64)
