@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hilt.faults.timing import add_with_timing
+from hilt.accel import Emulator
+from hilt.faults import Chip
+from hilt.faults.timing import accumulate, accumulate_fast, add_with_timing
 
 
 def chain_reference(a: int, b: int, depth: int, width: int) -> tuple[int, bool]:
@@ -65,3 +67,42 @@ def test_add_with_timing_is_the_bit_serial_carry_chain(rng, width):
     assert list(reg) == [r for r, _ in expected]
     assert list(failed) == [f for _, f in expected]
     assert failed.any() and not failed.all()
+
+
+@pytest.mark.parametrize("width", [8, 16, 32, 48])
+def test_fast_accumulation_is_the_sequential_one(rng, width):
+    """Same integers, not statistically: wraps, dense failures, no budget at all, budgets that settle."""
+    half = 1 << (width - 1)
+    m = 2400
+    for scale in (3, 60, 1 << (width // 2), half):
+        k = int(rng.integers(1, 90))
+        init = rng.integers(-min(scale, half), min(scale, half), m)
+        products = rng.integers(-scale, scale, (m, k))
+        for depth in (rng.integers(-2, width + 2, m), rng.integers(width // 2, width, m)):  # any; long only
+            exact = accumulate(init, products, depth, width)
+            fast = accumulate_fast(init, products, depth, width)
+            assert np.array_equal(exact[0], fast[0]) and np.array_equal(exact[1], fast[1])
+            assert scale > 60 or exact[1].max() > 1  # near zero some accumulations fail more than once
+    # K-major products, the emulator's layout, and no products at all
+    products = rng.integers(-60, 60, (70, m)).T
+    depth = np.full(m, width // 2 + 3)
+    assert all(np.array_equal(u, v) for u, v in zip(accumulate(init, products, depth, width),
+                                                     accumulate_fast(init, products, depth, width)))
+    empty = np.zeros((m, 0), np.int64)
+    assert np.array_equal(accumulate_fast(init, empty, depth, width)[0], init)
+
+
+def test_emulator_fast_timing_path_is_the_sequential_model(trained_q, mnist_splits):
+    x = mnist_splits[1].x[:24]
+    for f in (245.0, 280.0, 330.0):
+        results = []
+        for sequential in (True, False):
+            emu = Emulator(Chip(seed=2, temp_c=45.0), sequential_timing=sequential)
+            emu.load(trained_q)
+            emu.set_clock(f)
+            results.append((emu.forward(x, taps=True).taps, emu.counters))
+        (exact, c_exact), (fast, c_fast) = results
+        assert all(np.array_equal(a, b) for a, b in zip(exact, fast))
+        assert c_exact.corrupted_accumulations == c_fast.corrupted_accumulations > 0
+        assert c_exact.timing_failures == c_fast.timing_failures
+        assert c_exact.per_layer == c_fast.per_layer

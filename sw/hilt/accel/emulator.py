@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..faults import Chip, FaultConfig, flip_bits, weight_fault_map
-from ..faults.timing import accumulate, settle_depth
+from ..faults.timing import accumulate, accumulate_fast, can_fail, settle_depth
 from ..golden import quantize_input
 from ..golden.forward import accumulate_and_requantize, int_matmul_terms, layer_forward, linear
 from ..ir import Layer
@@ -23,11 +23,16 @@ from .base import Accelerator, AcceleratorHang, ForwardResult
 class Emulator(Accelerator):
     name = "emulator"
 
-    def __init__(self, chip: Chip | None = None, faults: FaultConfig | None = None, chunk: int = 96):
+    PRODUCTS_PER_PASS = 1 << 21  # products formed at once for the timing model (8 MB as int32)
+
+    def __init__(self, chip: Chip | None = None, faults: FaultConfig | None = None, chunk: int = 96,
+                 sequential_timing: bool = False):
         super().__init__()
         self.chip = chip or Chip()
         self.faults = faults or FaultConfig()
-        self.chunk = chunk  # samples per timing-model pass (bounds the memory of the product matrices)
+        self.chunk = chunk  # samples per timing-model pass (bounds the memory of the im2col matrices)
+        # True: the reference timing model, addition by addition; False: its fast form (same integers)
+        self.sequential_timing = sequential_timing
         self.weights: dict[str, np.ndarray] = {}
         self.hung = False
         self._clock = self.chip.f_safe_mhz
@@ -73,7 +78,7 @@ class Emulator(Accelerator):
             self.counters.macs += layer.macs * len(x)
             depth = settle_depth(self.chip, self._clock, self.chip.lane_factors(ql.name, w.shape[0]), q.acc_bits)
             seu = self.faults.seu_acc_rate > 0
-            if (depth >= q.acc_bits).all():  # no lane can fail at this clock: the golden datapath
+            if not can_fail(depth, q.acc_bits).any():  # no lane can fail at this clock: the golden datapath
                 acc = linear(layer, x, w, -ql.in_fmt.qmin)
                 self._count(ql.name, acc.size, 0, 0)
                 if not seu:
@@ -83,7 +88,7 @@ class Emulator(Accelerator):
                                          layer, ql, call)
                 acc = wrap(acc + bias.reshape((1, -1) + (1,) * (acc.ndim - 2)), q.acc_bits)
             else:
-                acc = np.concatenate([self._timed_acc(layer, x[i:i + self.chunk], w, bias, depth)
+                acc = np.concatenate([self._timed_acc(ql, layer, x[i:i + self.chunk], w, bias, depth)
                                       for i in range(0, len(x), self.chunk)])
             if seu:
                 acc, n = flip_bits(acc, q.acc_bits, self.faults.seu_acc_rate, self.chip.rng("seu-acc", call, ql.name))
@@ -108,32 +113,48 @@ class Emulator(Accelerator):
         per["corrupted"] += corrupted
         per["timing_failures"] += failures
 
-    def _timed_acc(self, layer: Layer, x: np.ndarray, w: np.ndarray, bias: np.ndarray, depth: np.ndarray):
+    def _timed_acc(self, ql: QLayer, layer: Layer, x: np.ndarray, w: np.ndarray, bias: np.ndarray,
+                   depth: np.ndarray) -> np.ndarray:
         """Accumulators (wrapped, before requantization) of one chunk, addition by addition on slow lanes.
 
-        All accumulations of all slow lanes advance together, one product per step, as the lanes do."""
+        The exact sums come from the golden model's product; only the lanes that can fail at this clock
+        get their products formed, a few lanes at a time, and go through the timing model."""
         width = self.q.acc_bits
-        o = w.shape[0]
-        wf = w.reshape(o, -1)
-        if layer.op == "conv":
-            groups = int(layer.attrs.get("groups", 1))
-            cols, ho, wo = win.conv_cols(x, layer.attrs, groups)  # G, K, M
-            inputs = cols.transpose(0, 2, 1)[np.arange(o) // (o // groups)]  # (O, M, K): what lane c multiplies
-            shape = (o, len(x), ho, wo)
-        else:
-            inputs = np.broadcast_to(x, (o, *x.shape))
-            shape = (o, len(x))
-        exact = wrap(np.einsum("omk,ok->om", inputs, wf) + bias[:, None], width)
-        acc = exact.copy()
-        slow = np.flatnonzero(depth < width)
+        acc = linear(layer, x, w, -ql.in_fmt.qmin)
+        acc = wrap(acc + bias.reshape((1, -1) + (1,) * (acc.ndim - 2)), width)
+        slow = np.flatnonzero(can_fail(depth, width))
         corrupted = failures = 0
         if slow.size:
-            m = inputs.shape[1]
-            products = (inputs[slow] * wf[slow][:, None, :]).reshape(slow.size * m, -1)
-            timed, fails = accumulate(np.repeat(bias[slow], m), products, np.repeat(depth[slow], m), width)
-            acc[slow] = timed.reshape(slow.size, m)
-            corrupted = int((acc[slow] != exact[slow]).sum())
-            failures = int(fails.sum())
+            inputs, group_of = self._lane_inputs(layer, x)  # inputs[group_of[lane]]: what the lane multiplies
+            wf = w.reshape(w.shape[0], -1).astype(inputs.dtype)
+            k, m = inputs.shape[1:]
+            timed = accumulate if self.sequential_timing else accumulate_fast
+            for lanes in _lane_batches(slow, group_of, max(1, self.PRODUCTS_PER_PASS // (m * k))):
+                # K-major products (K, lanes * M): each accumulation is a column, so the fast path's
+                # running sums are contiguous row additions
+                products = (inputs[group_of[lanes[0]]][:, None, :] * wf[lanes].T[:, :, None]).reshape(k, -1)
+                values, fails = timed(np.repeat(bias[lanes], m), products.T, np.repeat(depth[lanes], m), width)
+                values = np.moveaxis(values.reshape((lanes.size, len(x)) + acc.shape[2:]), 0, 1)
+                corrupted += int((values != acc[:, lanes]).sum())
+                failures += int(fails.sum())
+                acc[:, lanes] = values
         self._count(layer.name, acc.size, corrupted, failures)
-        acc = acc.reshape(shape)
-        return acc.transpose(1, 0, 2, 3) if layer.op == "conv" else acc.T
+        return acc
+
+    def _lane_inputs(self, layer: Layer, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(G, K, M) operands of the G weight groups (M accumulations of K products each), and each
+        lane's group. Products of int8/int16 operands fit int32, which halves the memory traffic."""
+        dtype = np.int32 if self.q.bits <= 16 else np.int64
+        o = self.weights[layer.name].shape[0]
+        if layer.op != "conv":
+            return x.T.astype(dtype)[None], np.zeros(o, np.int64)
+        groups = int(layer.attrs.get("groups", 1))
+        return win.conv_cols(x, layer.attrs, groups, dtype)[0], np.arange(o) // (o // groups)
+
+
+def _lane_batches(lanes: np.ndarray, group_of: np.ndarray, size: int):
+    """Slow lanes in batches of at most ``size`` that share one weight group (hence one input matrix)."""
+    for g in np.unique(group_of[lanes]):
+        same = lanes[group_of[lanes] == g]
+        for i in range(0, same.size, size):
+            yield same[i:i + size]
