@@ -17,23 +17,16 @@ import numpy as np
 from ..quant import QModel
 from . import fast
 from .backward import BackwardResult, backward, conv_error, error_format, rotated_weights
-from .forward import layer_forward
+from .forward import layer_forward, run_int64
 
 
 def quantize_input(q: QModel, x: np.ndarray) -> np.ndarray:
     return q.input_fmt.to_int(x)
 
 
-def run_int64(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
-    """Integer activations [input, layer 1, ..., logits] (a final softmax is left to the host)."""
-    taps = [np.asarray(x_int, np.int64)]
-    for ql, layer in zip(q.compute_layers(), q.network.layers):
-        taps.append(layer_forward(q, ql, layer, taps[-1]))
-    return taps
-
-
 def run(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
-    """The integers of ``run_int64`` (int64 arrays), computed by the fast path."""
+    """Integer activations [input, layer 1, ..., logits] (a final softmax is left to the host): the
+    integers of ``run_int64``, computed by the fast path."""
     return fast.run(q, x_int)
 
 

@@ -20,6 +20,7 @@ Layers the bounds do not cover (LRN, average pool, wrapping accumulators) run ``
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -31,36 +32,40 @@ from ..ir import Layer
 from ..quant import QLayer, QModel
 from ..quant.formats import qmax, qmin
 from ..reference import windows as win
-from .forward import int_matmul_terms, layer_forward
+from .forward import int_matmul_terms, layer_forward, run_int64
 
 EXACT_BELOW = ((np.float32, 1 << 24), (np.float64, 1 << 53))  # integers every float of the type holds
 GEMM_MACS = (1 << 19) - 1  # OpenBLAS runs a GEMM of fewer multiply-adds on the calling thread
+COLS_BYTES = 1 << 19  # im2col columns copied at a time: they are multiplied while still in the cache
 CHUNK = 64  # images per task of the batch split: big enough for BLAS, small enough for the cache
 
 
 @dataclass
 class LinearConsts:
-    weight: np.ndarray  # scaled by 2**-shift; conv: O x K (OIHW flattened), dense: K x O (x @ weight)
+    weight: np.ndarray  # O x K (conv: OIHW flattened), scaled by 2**-shift
     bias: np.ndarray  # (bias + rounding) * 2**-shift, shaped to broadcast over the channel axis
+
+
+def _max_abs(a: np.ndarray) -> int:
+    return max(int(a.max(initial=0)), -int(a.min(initial=0)))
 
 
 def linear_consts(q: QModel, ql: QLayer, layer: Layer) -> LinearConsts | None:
     """Scaled weight and bias in the narrowest exact float type, or None if no float type is exact."""
     w, bias, s = ql.arrays["weight"], ql.arrays["bias"], ql.shift
     rounding = 1 << (s - 1) if s > 0 else 0
-    bound = int_matmul_terms(layer) * -ql.in_fmt.qmin * int(np.abs(w).max(initial=0)) + \
-        int(np.abs(bias).max(initial=0)) + rounding
+    bound = int_matmul_terms(layer) * -ql.in_fmt.qmin * _max_abs(w) + _max_abs(bias) + rounding
     if bound >= 1 << (q.acc_bits - 1) or abs(s) > 64:  # wrapping, or scales near the float's range
         return None
-    for dtype, exact in EXACT_BELOW:
-        if bound < exact:
-            scale = 2.0 ** -s  # both products below are exact in float64, then exact in dtype
-            weight = (w.reshape(len(w), -1) * scale).astype(dtype)
-            bias = ((bias.astype(np.float64) + rounding) * scale).astype(dtype)
-            if layer.op == "dense":
-                return LinearConsts(np.ascontiguousarray(weight.T), bias)
-            return LinearConsts(weight, bias.reshape(-1, 1, 1, 1))  # conv outputs are O, N, Ho, Wo
-    return None
+    dtype = next((t for t, exact in EXACT_BELOW if bound < exact), None)
+    if dtype is None:
+        return None
+    # Integers below the bound, the float holds them; times a power of two they stay exact.
+    scale = dtype(2.0 ** -s)
+    weight = w.reshape(len(w), -1).astype(dtype)
+    weight *= scale
+    bias = (bias + rounding).astype(dtype) * scale
+    return LinearConsts(weight, bias if layer.op == "dense" else bias.reshape(-1, 1, 1))  # conv: N, O, Ho, Wo
 
 
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -70,14 +75,14 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     a core; small ones run where they are called, so the batch split below decides the parallelism."""
     (m, k), n = a.shape, b.shape[1]
     if m >= n:  # split the rows of a
-        step = max(1, GEMM_MACS // (k * n))
+        step = max(1, GEMM_MACS // max(1, k * n))
         full = m - m % step
         if full:
             np.matmul(a[:full].reshape(-1, step, k), b, out=out[:full].reshape(-1, step, n))
         if full < m:
             np.matmul(a[full:], b, out=out[full:])
     else:  # split the columns of b
-        step = max(1, GEMM_MACS // (k * m))
+        step = max(1, GEMM_MACS // max(1, k * m))
         full = n - n % step
         if full:
             np.matmul(a, b[:, :full].reshape(k, -1, step).transpose(1, 0, 2),
@@ -87,49 +92,39 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def conv_windows(x: np.ndarray, attrs: dict, dtype) -> tuple[np.ndarray, int]:
-    """im2col of an (N, C, H, W) map as a strided view (C, kh, kw, N, Ho, Wq) of a padded copy.
+def conv_windows(x: np.ndarray, attrs: dict, dtype) -> np.ndarray:
+    """im2col of an (N, C, H, W) map as a strided view (C, kh, kw, Ho, Wo, N) of a padded copy.
 
-    The view reads a (C, N, Hp, Wp) buffer; copied, it is the (K, N * Ho * Wq) GEMM operand with K
-    ordered (c, i, j) like OIHW weights. With stride 1 along W, each row of outputs reads whole
-    padded rows (Wq = Wp, Wp - Wo scratch columns that the caller drops), so a copy moves runs of
-    Ho * Wp contiguous values. Scratch columns read at most kw - 1 values past an image (into the
-    next one, or the zeroed tail); each GEMM column depends on its own input column only, so they
-    never reach a kept output. Returns the view and Wo."""
+    The copy is laid out (C, Hp, Wp, N), images innermost, so a window offset's inputs for one output
+    row are Wo * N contiguous values (stride 1) or Wo runs of N: copied, the view is the
+    (K, Ho * Wo * N) GEMM operand, K ordered (c, i, j) like OIHW weights, moved in long runs."""
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = attrs["kernel"], attrs["stride"], attrs["pads"]
     n, c, h, w = x.shape
     ho, wo = win.out_hw(h, w, attrs)
-    hp, wp = h + pt + pb, w + pl + pr
-    size = c * n * hp * wp
-    flat = np.empty(size + kw, dtype)
-    xp = flat[:size].reshape(c, n, hp, wp)
+    xp = np.empty((c, h + pt + pb, w + pl + pr, n), dtype)
     if pt or pl or pb or pr:
         xp[...] = 0
-    xp[:, :, pt:pt + h, pl:pl + w] = x.transpose(1, 0, 2, 3)
-    flat[size:] = 0
-    e = flat.itemsize
-    shape = (c, kh, kw, n, ho, wp if sw == 1 else wo)
-    strides = (n * hp * wp * e, wp * e, e, hp * wp * e, sh * wp * e, sw * e)
-    return as_strided(flat, shape, strides, writeable=False), wo
+    xp[:, pt:pt + h, pl:pl + w] = x.transpose(1, 2, 3, 0)
+    sc, sy, sx, e = xp.strides
+    return as_strided(xp, (c, kh, kw, ho, wo, n), (sc, sy, sx, sh * sy, sw * sx, e), writeable=False)
 
 
 def conv_preact(x: np.ndarray, weight: np.ndarray, attrs: dict) -> np.ndarray:
-    """Grouped conv of (N, C, H, W) as an (O, N, Ho, Wo) view, in the weight's dtype (O x K).
+    """Grouped conv of (N, C, H, W), in the weight's dtype (O x K): an (N, O, Ho, Wo) view of an
+    (O, Ho, Wo, N) array.
 
-    Blocks of images small enough for one single-threaded GEMM (``gemm``): their columns are
-    copied and multiplied while they are still in the cache."""
+    The columns are copied and multiplied in blocks of output rows that fit the cache (COLS_BYTES)."""
     groups = int(attrs.get("groups", 1))
-    windows, wo = conv_windows(x, attrs, weight.dtype)
-    c, kh, kw, n, ho, wq = windows.shape
+    windows = conv_windows(x, attrs, weight.dtype)
+    c, kh, kw, ho, wo, n = windows.shape
     o, kg, og = weight.shape[0], c // groups, weight.shape[0] // groups
-    y = np.empty((o, n, ho * wq), weight.dtype)
-    step = max(1, GEMM_MACS // (og * kg * kh * kw * ho * wq))
-    for n0 in range(0, n, step):
-        n1 = min(n, n0 + step)
+    y = np.empty((o, ho, wo * n), weight.dtype)
+    step = max(1, COLS_BYTES // (c * kh * kw * wo * n * weight.itemsize))
+    for r in range(0, ho, step):
         for g in range(groups):
-            cols = windows[g * kg:(g + 1) * kg, :, :, n0:n1].reshape(kg * kh * kw, -1)
-            np.matmul(weight[g * og:(g + 1) * og], cols, out=y[g * og:(g + 1) * og, n0:n1].reshape(og, -1))
-    return y.reshape(o, n, ho, wq)[..., :wo]
+            cols = windows[g * kg:(g + 1) * kg, :, :, r:r + step].reshape(kg * kh * kw, -1)
+            gemm(weight[g * og:(g + 1) * og], cols, y[g * og:(g + 1) * og, r:r + step].reshape(og, -1))
+    return y.reshape(o, ho, wo, n).transpose(3, 0, 1, 2)
 
 
 def requantize_floats(v: np.ndarray, bias: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -144,12 +139,12 @@ def linear_stage(consts: LinearConsts, layer: Layer, lo: int, hi: int, pool: dic
     """A conv/dense layer, its ReLU when lo == 0, and a max-pool on the pre-activations when given."""
     w = consts.weight
     if layer.op == "dense":
-        v = gemm(np.ascontiguousarray(x, w.dtype), w, np.empty((len(x), w.shape[1]), w.dtype))
+        v = gemm(np.ascontiguousarray(x, w.dtype), w.T, np.empty((len(x), len(w)), w.dtype))
         return requantize_floats(v, consts.bias, lo, hi)
-    v = conv_preact(x, w, layer.attrs)  # O, N, Ho, Wo
+    v = conv_preact(x, w, layer.attrs)
     if pool is not None:
         v = win.maxpool(v, pool, -np.inf)
-    return requantize_floats(v, consts.bias, lo, hi).transpose(1, 0, 2, 3)
+    return requantize_floats(v, consts.bias, lo, hi)
 
 
 def int64_stage(q: QModel, ql: QLayer, layer: Layer, x: np.ndarray) -> np.ndarray:
@@ -170,7 +165,7 @@ SIMPLE = {
 }
 
 
-def plan(q: QModel, fuse: bool) -> list[tuple[int, callable]]:
+def plan(q: QModel, fuse: bool) -> list[tuple[int, Callable]]:
     """(number of layers, function on float32 NCHW activations) per stage; fuse=False: one per layer."""
     layers = list(zip(q.compute_layers(), q.network.layers))
     ops = [layer.op for _, layer in layers] + [None, None]
@@ -193,9 +188,12 @@ def plan(q: QModel, fuse: bool) -> list[tuple[int, callable]]:
 
 
 def run(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
-    """Every layer's integer activation (int64, C order), as ``golden.run``."""
-    a = np.asarray(x_int).astype(np.float32)
+    """Every layer's integer activation (int64, C order), as ``run_int64``."""
     taps = [np.asarray(x_int, np.int64)]
+    fmt = q.input_fmt
+    if taps[0].size and (taps[0].min() < fmt.qmin or taps[0].max() > fmt.qmax):
+        return run_int64(q, taps[0])  # the bounds assume inputs in the input format
+    a = taps[0].astype(np.float32)
     for _, stage in plan(q, fuse=False):
         a = stage(a)
         taps.append(a.astype(np.int64, order="C"))
@@ -209,14 +207,15 @@ def _logits(q: QModel, stages, x: np.ndarray) -> np.ndarray:
     return a
 
 
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _workers() -> ThreadPoolExecutor:
+    """Two worker threads, made again in a forked child (which inherits none of its parent's threads)."""
     global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(min(2, os.cpu_count() or 1), thread_name_prefix="hilt-golden")
-    return _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="hilt-golden")
+    return _pool[1]
 
 
 def forward(q: QModel, x: np.ndarray) -> np.ndarray:
@@ -225,7 +224,7 @@ def forward(q: QModel, x: np.ndarray) -> np.ndarray:
     Batches of more than one chunk are split over two threads (numpy releases the GIL in its loops
     and in BLAS)."""
     stages = plan(q, fuse=True)
-    chunks = [x[i:i + CHUNK] for i in range(0, len(x), CHUNK)]
+    chunks = [x[i:i + CHUNK] for i in range(0, max(len(x), 1), CHUNK)]
     if len(chunks) == 1 or (os.cpu_count() or 1) == 1:
         parts = [_logits(q, stages, c) for c in chunks]
     else:

@@ -88,3 +88,10 @@ def layer_forward(q: QModel, ql: QLayer, layer: Layer, x: np.ndarray) -> np.ndar
         return x.reshape(len(x), -1)
     raise ValueError(f"layer {layer.name}: no integer forward for op {op}")
 
+
+def run_int64(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
+    """Integer activations [input, layer 1, ..., logits]: the plain definition, int64 layer by layer."""
+    taps = [np.asarray(x_int, np.int64)]
+    for ql, layer in zip(q.compute_layers(), q.network.layers):
+        taps.append(layer_forward(q, ql, layer, taps[-1]))
+    return taps
