@@ -86,14 +86,16 @@ def test_fast_path_equals_int64_path(build, bits, rng):
 
 
 def test_fast_path_splits_gemms_and_batches_exactly(rng, monkeypatch):
-    """Tiny GEMM and chunk limits: blocks of images, row and column splits with remainders, threads."""
+    """Tiny GEMM, column and chunk limits: row blocks, row and column splits with remainders, chunks."""
     net = mixed_net(rng)
     x = rng.standard_normal((37, *net.input_shape)).astype(np.float32)
     q = quantize(net, x, bits=8)
     monkeypatch.setattr(fast, "GEMM_MACS", 700)
+    monkeypatch.setattr(fast, "COLS_BYTES", 8000)  # two output rows of the first conv per block
     monkeypatch.setattr(fast, "CHUNK", 5)
     _assert_fast_equals_int64(q, x)
     monkeypatch.setattr(fast, "GEMM_MACS", 1)  # one column or row per GEMM
+    monkeypatch.setattr(fast, "COLS_BYTES", 1)  # one output row per block
     _assert_fast_equals_int64(q, x[:3])
 
 

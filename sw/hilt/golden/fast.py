@@ -19,9 +19,7 @@ Layers the bounds do not cover (LRN, average pool, wrapping accumulators) run ``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -37,7 +35,7 @@ from .forward import int_matmul_terms, layer_forward, run_int64
 EXACT_BELOW = ((np.float32, 1 << 24), (np.float64, 1 << 53))  # integers every float of the type holds
 GEMM_MACS = (1 << 19) - 1  # OpenBLAS runs a GEMM of fewer multiply-adds on the calling thread
 COLS_BYTES = 1 << 19  # im2col columns copied at a time: they are multiplied while still in the cache
-CHUNK = 64  # images per task of the batch split: big enough for BLAS, small enough for the cache
+CHUNK = 64  # images per pass of ``forward``: activations stay in the cache between layers
 
 
 @dataclass
@@ -71,8 +69,9 @@ def linear_consts(q: QModel, ql: QLayer, layer: Layer) -> LinearConsts | None:
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = a @ b, as one stacked matmul of GEMMs under GEMM_MACS multiply-adds each.
 
-    OpenBLAS spreads a larger GEMM over its own threads, which stall whenever another process holds
-    a core; small ones run where they are called, so the batch split below decides the parallelism."""
+    OpenBLAS spreads a larger GEMM over its own threads, which wait for each other and stall whenever
+    another process holds a core (on a shared two-core machine, many times slower); a small one runs
+    on the calling thread."""
     (m, k), n = a.shape, b.shape[1]
     if m >= n:  # split the rows of a
         step = max(1, GEMM_MACS // max(1, k * n))
@@ -207,26 +206,11 @@ def _logits(q: QModel, stages, x: np.ndarray) -> np.ndarray:
     return a
 
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _workers() -> ThreadPoolExecutor:
-    """Two worker threads, made again in a forked child (which inherits none of its parent's threads)."""
-    global _pool
-    if _pool is None or _pool[0] != os.getpid():
-        _pool = os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="hilt-golden")
-    return _pool[1]
-
-
 def forward(q: QModel, x: np.ndarray) -> np.ndarray:
-    """Integer logits (int64) of a float NCHW batch, as ``golden.forward``.
+    """Integer logits (int64) of a float NCHW batch, as ``golden.forward``, CHUNK images at a time.
 
-    Batches of more than one chunk are split over two threads (numpy releases the GIL in its loops
-    and in BLAS)."""
+    One thread: two threads sharing the batch were slower on a loaded two-core machine (a worker
+    descheduled while it holds the GIL stalls the other)."""
     stages = plan(q, fuse=True)
-    chunks = [x[i:i + CHUNK] for i in range(0, max(len(x), 1), CHUNK)]
-    if len(chunks) == 1 or (os.cpu_count() or 1) == 1:
-        parts = [_logits(q, stages, c) for c in chunks]
-    else:
-        parts = list(_workers().map(partial(_logits, q, stages), chunks))
+    parts = [_logits(q, stages, x[i:i + CHUNK]) for i in range(0, max(len(x), 1), CHUNK)]
     return np.concatenate(parts).astype(np.int64)
