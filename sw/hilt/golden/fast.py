@@ -35,7 +35,7 @@ from .forward import int_matmul_terms, layer_forward, run_int64
 EXACT_BELOW = ((np.float32, 1 << 24), (np.float64, 1 << 53))  # integers every float of the type holds
 GEMM_MACS = (1 << 19) - 1  # OpenBLAS runs a GEMM of fewer multiply-adds on the calling thread
 COLS_BYTES = 1 << 19  # im2col columns copied at a time: they are multiplied while still in the cache
-CHUNK = 64  # images per pass of ``forward``: activations stay in the cache between layers
+CHUNK = 128  # images per pass of ``forward``: activations stay in the cache between layers
 
 
 @dataclass
@@ -200,7 +200,7 @@ def run(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
 
 
 def _logits(q: QModel, stages, x: np.ndarray) -> np.ndarray:
-    a = q.input_fmt.to_grid(x).astype(np.float32)
+    a = q.input_fmt.to_grid(x)  # float64; the first stage converts as it copies (any float holds these)
     for _, stage in stages:
         a = stage(a)
     return a
