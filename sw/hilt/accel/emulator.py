@@ -1,8 +1,9 @@
 """The virtual unstable chip: the golden arithmetic, plus the chip's timing errors and faults.
 
 With no faults and the clock at or below f_safe it is bit-exact with :mod:`hilt.golden` (tested
-with ==). Above f_safe, each conv/dense output channel is a MAC lane with its own delay factor; its
-accumulations run addition by addition through :func:`hilt.faults.timing.accumulate`. Weights are
+with ==). Above f_safe, each conv/dense output channel is a MAC lane with its own delay factor; the
+accumulations of lanes that can fail go through the timing model addition by addition
+(:func:`hilt.faults.timing.accumulate_fast`, or its sequential reference with ``sequential_timing``). Weights are
 read through the chip's permanent fault map; transient upsets flip accumulator and activation bits.
 """
 
