@@ -100,7 +100,12 @@ def frac_for(max_abs: float, bits: int) -> int:
     """The most fraction bits with which ``max_abs`` still fits in ``bits`` without saturating."""
     if not np.isfinite(max_abs) or max_abs <= 0:
         return bits - 1
+    fits = lambda f: math.floor(max_abs * 2.0 ** f + 0.5) <= qmax(bits)  # noqa: E731
+    # log2 gives the answer to within one: rounding half up lets values up to qmax + 0.5 fit, and
+    # log2 itself rounds; step to the exact boundary either way.
     frac = math.floor(math.log2(qmax(bits) / max_abs))
-    while math.floor(max_abs * 2.0 ** frac + 0.5) > qmax(bits):
+    while fits(frac + 1):
+        frac += 1
+    while not fits(frac):
         frac -= 1
     return frac
