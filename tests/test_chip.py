@@ -191,9 +191,11 @@ def test_hil_finetune_recovers_accuracy_on_an_overclocked_chip(trained_q, mnist_
     emu.set_clock(280)  # this model loses most of its int8 accuracy here
     val = (test_ds.x[:200], test_ds.y[:200])
     before = np.mean(emu.predict(val[0]) == val[1])
+    offline = np.mean(golden.predict(trained_q, val[0]) == val[1])
+    assert offline - before >= 0.3  # the clock really costs accuracy
     result = finetune(trained_q, emu, train_ds.x[:640], train_ds.y[:640], HILConfig(epochs=1), val=val,
                       progress=False)
-    assert result.history[-1]["val_accuracy"] > before + 0.05
+    assert result.history[-1]["val_accuracy"] >= before + 0.5 * (offline - before)  # half the loss back
 
 
 def test_a_killed_run_resumes_to_the_same_weights(trained_q, mnist_splits, tmp_path):
