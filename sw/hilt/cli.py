@@ -51,8 +51,15 @@ def _command_modules():
     return modules
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line error contract: ``hilt: error: ...`` and exit code 2, no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"hilt: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hilt", description=DESCRIPTION, epilog=EPILOG,
+    parser = _Parser(prog="hilt", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"hilt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -62,19 +69,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    # Everything, the imports of the command modules (numpy, onnx: most of the start-up time)
+    # included, runs inside the handler, so Ctrl-C at any moment ends with one line and no traceback.
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
         return int(args.func(args) or 0)
     except HiltError as err:
-        print(f"hilt: error: {err}", file=sys.stderr)
+        print(f"hilt: error: {_one_line(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("hilt: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("hilt: error: out of memory (the model or batch is too large for this machine; use a smaller "
+              "--samples/--calib or a smaller model)", file=sys.stderr)
+        return 2
+
+
+def _one_line(err: HiltError) -> str:
+    """The contract is one line: a message that quotes a multi-line culprit is folded."""
+    return " ".join(str(err).split("\n"))
 
 
 if __name__ == "__main__":
