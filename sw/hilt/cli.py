@@ -6,11 +6,26 @@ and turns user errors into one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 
-from . import __version__
-from .errors import HiltError
+import _signal  # the C module: `signal` itself imports enum, functools and collections first
+
+
+def _interrupted_at_start(signum, frame):  # nothing is open yet: leave at once, quietly
+    sys.stderr.write("hilt: interrupted\n")
+    os._exit(130)
+
+
+try:  # Ctrl-C while this module's own imports run: main() is not there yet to catch it
+    _previous_sigint = _signal.signal(_signal.SIGINT, _interrupted_at_start)
+except ValueError:  # imported from a thread other than the main one: signals are not ours to set
+    _previous_sigint = None
+
+import argparse  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .errors import HiltError  # noqa: E402
 
 DESCRIPTION = """\
 hilt: hardware-in-the-loop training for FPGA CNN accelerators.
@@ -66,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _command_modules():
         module.register(sub)
     return parser
+
+
+if _previous_sigint is not None:
+    _signal.signal(_signal.SIGINT, _previous_sigint)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from .errors import HiltError
 MAX_JSON_BYTES = 64 << 20  # folding, chip and sweep files are kilobytes; refuse anything absurd
 MAX_INPUT_BYTES = 8 << 30  # an --input batch larger than this is refused before it is read
 MAX_PATH_CHARS = 4096
+MAX_INPUT_MAGNITUDE = 65536.0  # 16-bit pixels at most; larger inputs overflow the float forward
 MANIFEST = "manifest.json"  # what marks a folder as written by `hilt compile`
 
 
@@ -170,6 +171,109 @@ def mapping(obj, where: str, allowed: tuple[str, ...] | None = None, required: t
     return obj
 
 
+def read_yaml(path: str | os.PathLike, what: str, hint: str = ""):
+    """A YAML document (safe loader) from a regular UTF-8 file of at most MAX_JSON_BYTES."""
+    import yaml
+
+    path = Path(path)
+    st = _regular_file(path, what, hint)
+    if st.st_size > MAX_JSON_BYTES:
+        raise HiltError(f"{path}: {st.st_size:,} bytes is far too large for a {what}{_hint(hint)}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise HiltError(f"{path.name}: not UTF-8 text{_hint(hint)}") from None
+    except OSError as err:
+        raise HiltError(f"{path}: cannot read it ({err.strerror or err})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise HiltError(f"{path.name}: not valid YAML ({_first_line(err)}){_hint(hint)}") from None
+    except RecursionError:
+        raise HiltError(f"{path.name}: YAML nested too deeply{_hint(hint)}") from None
+
+
+# ---- documents hilt writes and reads back ---------------------------------------------------------
+
+CHIP_HINT = "write chip files with `hilt profile fit`"
+
+
+def chip_fields(obj, where: str) -> dict:
+    """The keyword arguments of a Chip, from a chip JSON file, every field checked against its range."""
+    obj = mapping(obj, where, ("seed", "f_safe_mhz", "crash_ratio", "temp_c", "voltage_factor", "lane_sigma",
+                               "layer_scale"))
+    out = dict(obj)
+    checks = {"seed": (0, 2**32 - 1, False, True), "f_safe_mhz": (0, 10_000, True, False),
+              "crash_ratio": (1, 100, True, False), "temp_c": (-55, 150, False, False),
+              "voltage_factor": (0, 10, True, False), "lane_sigma": (0, 0.3, False, False)}
+    for key, (lo, hi, lo_open, integer) in checks.items():
+        if key in obj:
+            out[key] = finite(obj[key], f"{where}: {key}", lo, hi, lo_open=lo_open, integer=integer, hint=CHIP_HINT)
+    if "layer_scale" in obj:
+        scales = mapping(obj["layer_scale"], f"{where}: layer_scale")
+        out["layer_scale"] = {str(k): finite(v, f"{where}: layer_scale.{k}", 0, 100, lo_open=True, hint=CHIP_HINT)
+                              for k, v in scales.items()}
+    return out
+
+
+def sweep_points(obj, where: str) -> list[dict]:
+    """The points of a sweep JSON (from `hilt sweep --json` or a board), checked: clocks, hangs, rates."""
+    points = mapping(obj, where, required=("points",))["points"]
+    if not isinstance(points, list) or not points:
+        raise HiltError(f"{where}: 'points' must be a non-empty list of sweep points")
+    for i, p in enumerate(points):
+        at = f"{where}: points[{i}]"
+        mapping(p, at, required=("freq_mhz",))
+        finite(p["freq_mhz"], f"{at}.freq_mhz", 0, 10_000, lo_open=True)
+        if not isinstance(p.get("hung", False), bool):
+            raise HiltError(f"{at}.hung: must be true or false")
+        layers = p.get("layers") or {}
+        for name, rate in mapping(layers, f"{at}.layers").items():
+            if rate is not None:
+                finite(rate, f"{at}.layers.{name}", 0, 1)
+    if all(p.get("hung") for p in points):
+        raise HiltError(f"{where}: every point hung; a fit needs at least one clock that ran")
+    return points
+
+
+def load_quantized(path) -> "object":
+    """A QModel written by `hilt quantize`, refused with one line when the file is not one (or is
+    corrupt in a way the reader does not check itself)."""
+    from .quant import QModel
+
+    _regular_file(Path(path), "quantized model", "write one with `hilt quantize`")
+    try:
+        q = QModel.load(path)
+    except HiltError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, EOFError) as err:
+        raise HiltError(f"{path}: not a quantized model written by `hilt quantize` ({_first_line(err)})") from None
+    if len(q.layers) != len(q.network.layers):
+        raise HiltError(f"{path}: {len(q.layers)} quantized layers for a {len(q.network.layers)}-layer network; "
+                        f"write the file again with `hilt quantize`")
+    if q.bits not in (8, 16):
+        raise HiltError(f"{path}: operand width {q.bits!r} is not 8 or 16; write the file again with `hilt quantize`")
+    for ql, layer in zip(q.layers, q.network.layers):
+        where = f"{path}: layer {layer.name}"
+        for attr in ("in_fmt", "out_fmt", "w_fmt", "lut_fmt", "err_in_fmt", "grad_fmt", "bias_grad_fmt"):
+            fmt = getattr(ql, attr, None)
+            if fmt is not None:
+                finite(fmt.bits, f"{where} {attr} bits", 2, 64, integer=True)
+                finite(fmt.frac, f"{where} {attr} frac", -64, 64, integer=True)
+        for attr in ("shift", "lut_shift"):
+            finite(getattr(ql, attr), f"{where} {attr}", -64, 64, integer=True)
+        w_fmt = getattr(ql, "w_fmt", None)
+        if w_fmt is not None and "weight" in ql.arrays and ql.arrays["weight"].size and \
+                not (w_fmt.qmin <= ql.arrays["weight"].min() and ql.arrays["weight"].max() <= w_fmt.qmax):
+            raise HiltError(f"{where}: stored weights exceed their {w_fmt.bits}-bit format; the file is corrupt")
+        for key, value in layer.params.items():
+            stored = ql.arrays.get(key)
+            if stored is None or stored.shape != value.shape:
+                raise HiltError(f"{path}: layer {layer.name} {key} is {None if stored is None else stored.shape}, the "
+                                f"network says {value.shape}; write the file again with `hilt quantize`")
+    return q
+
+
 # ---- .npy input --------------------------------------------------------------------------------
 
 def npy_header(path: str | os.PathLike, what: str = "--input") -> tuple[tuple[int, ...], np.dtype, int]:
@@ -220,9 +324,13 @@ def check_images(x: np.ndarray, where: str) -> np.ndarray:
     """A batch of at least one sample with finite values, as float32."""
     if x.ndim == 0 or x.shape[0] == 0 or x.size == 0:
         raise HiltError(f"{where}: the array holds no samples (shape {x.shape}); give at least one image")
-    x = np.asarray(x, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        x = np.asarray(x, dtype=np.float32)
     if not np.isfinite(x).all():
         raise HiltError(f"{where}: holds NaN or infinite values; give finite pixel values")
+    if np.abs(x).max() > MAX_INPUT_MAGNITUDE:
+        raise HiltError(f"{where}: holds values of magnitude {np.abs(x).max():.3g}; images are pixel values "
+                        f"(up to {MAX_INPUT_MAGNITUDE:.0f}), normalise them")
     return x
 
 

@@ -13,15 +13,19 @@ from ..errors import HiltError
 
 def register(sub) -> None:
     from ..commands.common import add_data_argument, positive_int
+    from ..validate import clock_mhz
 
     p = sub.add_parser("compile", help="generate the HLS C++ project of a model (sources, Tcl, testbench)",
                        description="Quantize MODEL (ONNX file, zoo name, or a .npz from `hilt quantize`) and write a "
                                    "self-contained Vitis HLS project to DIR: top function, per-layer parameter "
                                    "header, kernel library, weight stream, C-sim testbench, csynth.tcl, manifest.")
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="project folder; an existing folder is replaced only if hilt wrote it (or with --force)")
+    p.add_argument("--force", action="store_true",
+                   help="replace DIR even if it holds files hilt did not write")
     p.add_argument("--board", default="zcu104", help="board (part and clock limits; default zcu104)")
-    p.add_argument("--freq", type=float, default=200.0, metavar="MHZ", help="target clock (default 200)")
+    p.add_argument("--freq", type=clock_mhz, default=200.0, metavar="MHZ", help="target clock (default 200)")
     p.add_argument("--folding", metavar="JSON", help="per-layer {pe, simd}, or a `hilt dse --json` report")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     add_data_argument(p)
@@ -42,7 +46,9 @@ def load_quantized(spec: str, data: str, bits: int, calib: int):
     from ..quant import QModel, quantize
 
     if spec.endswith(".npz"):
-        return QModel.load(spec)
+        from ..validate import load_quantized
+
+        return load_quantized(spec)
     from ..commands.training import load_splits
     from ..loading import load_network
 
@@ -54,14 +60,15 @@ def load_quantized(spec: str, data: str, bits: int, calib: int):
 def cmd_compile(args) -> int:
     from ..dse.boards import load_board
     from ..ir.folding import load_folding
+    from ..validate import check_output_dir
     from .project import compile_project
 
+    check_output_dir(args.output, args.force)
     board = load_board(args.board)
     board.check_clock(args.freq)
     q = load_quantized(args.model, args.data, args.bits, args.calib)
     folding = load_folding(args.folding, q.network) if args.folding else None
     manifest = compile_project(q, args.output, board, args.freq, folding, source=args.model)
-    q.save(Path(args.output) / "qmodel.npz")
     print(f"wrote {args.output}: {len(manifest['layers'])} layers, top {manifest['top']}, "
           f"{board.name} at {args.freq:g} MHz (generated in {manifest['seconds']:.2f} s)")
     return 0
@@ -77,7 +84,11 @@ def cmd_csim(args) -> int:
     project = Path(args.project)
     if not (project / "manifest.json").is_file() or not (project / "qmodel.npz").is_file():
         raise HiltError(f"{project}: not a project written by `hilt compile` (manifest.json, qmodel.npz missing)")
-    q = QModel.load(project / "qmodel.npz")
+    from ..validate import check_output_file, load_quantized
+
+    if args.json is not None:
+        check_output_file(args.json, "--json")
+    q = load_quantized(project / "qmodel.npz")
     _, test_ds = load_splits(args.data, q.network)
     x = golden.quantize_input(q, test_ds.x[: args.samples])
     start = time.perf_counter()

@@ -23,6 +23,7 @@ from ..quant import QModel
 from ..quant.calibrate import LUT_SIZE
 from ..reference import windows as win
 from ..reference.layers import lrn_extent
+from ..validate import atomic_dir
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "hls"
@@ -225,10 +226,13 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
            "init": init}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
-    out = Path(out_dir)
-    tmp = out.with_name(f".{out.name}.part")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    with atomic_dir(out_dir) as tmp:  # written beside DIR, renamed into place only when complete
+        manifest = _write_project(q, tmp, ctx, env, name, net, layers, folding, tap_sizes, backward, init, freq_mhz)
+    manifest["seconds"] = time.perf_counter() - start
+    return manifest
+
+
+def _write_project(q, tmp, ctx, env, name, net, layers, folding, tap_sizes, backward, init, freq_mhz) -> dict:
     (tmp / "include").mkdir(parents=True)
     files = {f"{name}_params.h": "params.h.j2", f"{name}_top.h": "top.h.j2", f"{name}_top.cpp": "top.cpp.j2",
              "tb.cpp": "tb.cpp.j2", "csynth.tcl": "csynth.tcl.j2", "README.md": "README.md.j2"}
@@ -251,8 +255,5 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
                 "weights_stream": "per conv/dense layer: O x K weights (dense columns in HWC order), then O biases "
                                   "as (low 32 bits, high 32 bits)"}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    manifest["seconds"] = time.perf_counter() - start
+    q.save(tmp / "qmodel.npz")
     return manifest

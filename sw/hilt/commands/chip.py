@@ -15,7 +15,11 @@ import numpy as np
 from ..errors import HiltError
 from ..fileio import atomic_path
 from ..loading import load_network
+from ..validate import (CHIP_HINT, check_output_file, chip_fields, clock_mhz, open_fraction, positive_float,
+                        read_json, seed, sweep_points as checked_sweep_points, temperature)
 from .common import add_data_argument, positive_int, table, write_json
+
+MAX_SWEEP_POINTS = 10_000  # each point runs the held-out set on the chip: more is a typo in the range
 
 F_SAFE_DEFAULT = 200.0
 
@@ -24,9 +28,9 @@ F_SAFE_DEFAULT = 200.0
 
 def add_chip_arguments(p) -> None:
     g = p.add_argument_group("virtual chip")
-    g.add_argument("--chip-seed", type=int, default=0, help="which die: per-lane delays and fault map (default 0)")
-    g.add_argument("--temp", type=float, default=25.0, metavar="C", help="junction temperature (default 25)")
-    g.add_argument("--f-safe", type=float, default=F_SAFE_DEFAULT, metavar="MHZ",
+    g.add_argument("--chip-seed", type=seed, default=0, help="which die: per-lane delays and fault map (default 0)")
+    g.add_argument("--temp", type=temperature, default=25.0, metavar="C", help="junction temperature (default 25)")
+    g.add_argument("--f-safe", type=clock_mhz, default=F_SAFE_DEFAULT, metavar="MHZ",
                    help=f"timing-closed frequency of the design (default {F_SAFE_DEFAULT:g})")
     g.add_argument("--chip", metavar="CHIP.json", help="a chip written by `hilt profile fit` (overrides the above)")
 
@@ -35,12 +39,7 @@ def chip_from_args(args, seed: int | None = None):
     from ..faults import Chip
 
     if getattr(args, "chip", None):
-        try:
-            chip = Chip(**json.loads(Path(args.chip).read_text()))
-        except FileNotFoundError:
-            raise HiltError(f"{args.chip}: no such chip file; write one with `hilt profile fit`") from None
-        except (TypeError, ValueError) as err:
-            raise HiltError(f"{args.chip}: not a chip file ({err})") from None
+        chip = Chip(**chip_fields(read_json(args.chip, "chip file", CHIP_HINT), args.chip))
         if seed is not None:
             chip.seed = seed
         return chip
@@ -65,14 +64,19 @@ def parse_freqs(text: str) -> list[float]:
     try:
         if ":" in text:
             start, stop, step = (float(v) for v in text.split(":"))
-            if step <= 0 or stop < start:
+            if not all(np.isfinite((start, stop, step))) or step <= 0 or stop < start:
                 raise ValueError
-            return [float(f) for f in np.arange(start, stop + step / 2, step)]
-        freqs = [float(v) for v in text.split(",") if v.strip()]
+            if (stop - start) / step + 1 > MAX_SWEEP_POINTS:
+                raise HiltError(f"--freq {text}: {(stop - start) / step + 1:,.0f} points; a sweep takes at most "
+                                f"{MAX_SWEEP_POINTS:,} (use a larger step)")
+            freqs = [float(f) for f in np.arange(start, stop + step / 2, step)]
+        else:
+            freqs = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise HiltError(f"--freq {text}: give MHz as START:STOP:STEP, a list A,B,C or one value") from None
-    if not freqs or min(freqs) <= 0:
-        raise HiltError(f"--freq {text}: frequencies must be positive MHz")
+    if not freqs or len(freqs) > MAX_SWEEP_POINTS or not all(0 < f <= 10_000 for f in freqs):
+        raise HiltError(f"--freq {text}: give 1 to {MAX_SWEEP_POINTS:,} clocks, each a positive number of MHz "
+                        f"up to 10,000")
     return freqs
 
 
@@ -99,6 +103,13 @@ def setup(args):
     return net, q, train_ds, test_ds
 
 
+def check_outputs(args) -> None:
+    """Refuse unwritable output paths before an experiment runs (it may take hours)."""
+    for option in ("json", "plot", "output", "checkpoint"):
+        if getattr(args, option, None) is not None:
+            check_output_file(getattr(args, option), "--" + option)
+
+
 def add_common(p, samples: bool = True) -> None:
     p.add_argument("model", metavar="MODEL", help="trained ONNX model (e.g. from `hilt train`) or zoo name")
     add_data_argument(p)
@@ -114,7 +125,7 @@ def add_common(p, samples: bool = True) -> None:
 
 def add_finetune_arguments(p, epochs: int) -> None:
     p.add_argument("--epochs", type=positive_int, default=epochs, help=f"fine-tuning epochs (default {epochs})")
-    p.add_argument("--lr", type=float, default=0.01, help="peak learning rate (default 0.01)")
+    p.add_argument("--lr", type=positive_float, default=0.01, help="peak learning rate (default 0.01)")
     p.add_argument("--train-samples", type=positive_int, help="training images for fine-tuning (default: all)")
 
 
@@ -166,9 +177,11 @@ def sweep_points(q, chip, faults, ds, freqs, progress: bool = True) -> list[dict
 def cmd_sweep(args) -> int:
     from ..faults import FaultConfig
 
-    _, q, _, test_ds = setup(args)
+    check_outputs(args)
+    freqs = parse_freqs(args.freq)
     chip = chip_from_args(args)
-    points = sweep_points(q, chip, FaultConfig(), test_ds, parse_freqs(args.freq), progress=not args.quiet)
+    _, q, _, test_ds = setup(args)
+    points = sweep_points(q, chip, FaultConfig(), test_ds, freqs, progress=not args.quiet)
     rows = [[f"{p['freq_mhz']:g}", "hang" if p["hung"] else f"{p['accuracy'] * 100:.2f}%",
              "-" if p["hung"] else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
     print(f"chip seed {chip.seed}, {chip.temp_c:g} C: f_safe {chip.f_safe_mhz:g} MHz, hangs above "
@@ -196,12 +209,17 @@ def cmd_sweep(args) -> int:
 
 def cmd_finetune(args) -> int:
     from ..frontend import export_onnx
+    from ..accel import AcceleratorHang
     from ..train.hil import HILConfig, finetune
 
+    check_outputs(args)
+    chip = chip_from_args(args)
+    if args.freq > chip.f_crash_mhz:
+        raise HiltError(f"--freq {args.freq:g}: the chip hangs above {chip.f_crash_mhz:g} MHz "
+                        f"(f_safe {chip.f_safe_mhz:g} MHz); choose a lower clock")
     _, q, train_ds, test_ds = setup(args)
     if args.train_samples:
         train_ds = train_ds.subset(slice(0, args.train_samples))
-    chip = chip_from_args(args)
     other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
     emus = {}
     for key, c in (("this", chip), ("other", other)):
@@ -215,11 +233,14 @@ def cmd_finetune(args) -> int:
             out[key] = accuracy(emu, test_ds)
         return out
 
-    before = evaluate(q)
     config = HILConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
-    result = finetune(q, emus["this"], train_ds.x, train_ds.y, config, val=(test_ds.x, test_ds.y),
-                      checkpoint=args.checkpoint, progress=not args.quiet)
-    after = evaluate(result.qmodel)
+    try:
+        before = evaluate(q)
+        result = finetune(q, emus["this"], train_ds.x, train_ds.y, config, val=(test_ds.x, test_ds.y),
+                          checkpoint=args.checkpoint, progress=not args.quiet)
+        after = evaluate(result.qmodel)
+    except AcceleratorHang:
+        raise HiltError(f"--freq {args.freq:g}: the chip hung during fine-tuning; choose a lower clock") from None
     report = {"freq_mhz": args.freq, "chip_seed": chip.seed, "other_chip_seed": other.seed,
               "before_accuracy": before["this"], "after_accuracy": after["this"],
               "other_chip_before_accuracy": before["other"], "other_chip_after_accuracy": after["other"],
@@ -271,20 +292,17 @@ def fit_chip(measured: dict, emulated: list[dict], base):
     hung = [p["freq_mhz"] for p in measured["points"] if p.get("hung")]
     crash = base.crash_ratio
     if hung and ok:
-        crash = (max(f for f in ok if f < min(hung)) + min(hung)) / 2 / base.f_safe_mhz
+        below = [f for f in ok if f < min(hung)]
+        crash = ((max(below) + min(hung)) / 2 if below else min(hung)) / base.f_safe_mhz
     return dataclasses.replace(base, layer_scale=scales, crash_ratio=crash)
 
 
 def cmd_profile_fit(args) -> int:
     from ..faults import FaultConfig
 
-    try:
-        measured = json.loads(Path(args.measured).read_text())
-        measured["points"]
-    except FileNotFoundError:
-        raise HiltError(f"{args.measured}: no such sweep file; record one with `hilt sweep --json`") from None
-    except (ValueError, KeyError, TypeError):
-        raise HiltError(f"{args.measured}: not a sweep JSON with a 'points' list") from None
+    check_outputs(args)
+    measured = read_json(args.measured, "sweep file", "record one with `hilt sweep --json`")
+    checked_sweep_points(measured, args.measured)
     _, q, _, test_ds = setup(args)
     base = chip_from_args(args)
     freqs = sorted({p["freq_mhz"] for p in measured["points"] if not p.get("hung")})
@@ -318,11 +336,11 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--backend", choices=("emu", "csim"), default="emu",
                    help="accelerator: emu (the virtual chip) or csim (the generated HLS C++ under g++)")
-    p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
-    p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
+    p.add_argument("--freq", type=clock_mhz, required=True, metavar="MHZ", help="clock of the forward passes")
+    p.add_argument("--other-chip-seed", type=seed, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)
     p.add_argument("--batch-size", type=positive_int, default=32, help="(default 32)")
-    p.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="shuffling seed (default 0)")
     p.add_argument("--checkpoint", metavar="FILE.npz", help="save progress here and resume from it if present")
     p.add_argument("-o", "--output", metavar="TUNED.onnx", help="write the fine-tuned model")
     p.set_defaults(func=cmd_finetune)

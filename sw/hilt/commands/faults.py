@@ -13,7 +13,8 @@ import time
 import numpy as np
 
 from ..errors import HiltError
-from .chip import accuracy, add_common, add_finetune_arguments, chip_from_args, parse_rates, save_plot, setup
+from .chip import accuracy, add_common, check_outputs, add_finetune_arguments, chip_from_args, parse_rates, save_plot, setup
+from ..validate import fraction, open_fraction
 from .common import table, write_json
 
 MITIGATIONS = ("faq", "clip", "retrain")
@@ -27,11 +28,11 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--stuck-at", default="0.01,0.02,0.04", metavar="RATES",
                    help="fractions of weight-memory bits stuck at 0/1 (default 0.01,0.02,0.04)")
-    p.add_argument("--reram", type=float, default=0.0, metavar="RATE",
+    p.add_argument("--reram", type=fraction, default=0.0, metavar="RATE",
                    help="fraction of 2-bit ReRAM cells stuck at lowest/highest conductance (default 0)")
     p.add_argument("--mitigate", default="none,faq,clip,retrain,faq+retrain", metavar="LIST",
                    help="comma-separated; each none or a '+' combination of faq, clip, retrain")
-    p.add_argument("--clip", type=float, default=0.5, metavar="FRACTION",
+    p.add_argument("--clip", type=open_fraction, default=0.5, metavar="FRACTION",
                    help="clipping bound as a fraction of each layer's largest weight (default 0.5)")
     add_finetune_arguments(p, epochs=1)
     p.add_argument("--curves", action="store_true",
@@ -96,6 +97,7 @@ def run_mitigation(parts, q, chip, faults, train_ds, test_ds, args) -> dict:
 def cmd_faults(args) -> int:
     from ..faults import FaultConfig
 
+    check_outputs(args)
     _, q, train_ds, test_ds = setup(args)
     if args.train_samples:
         train_ds = train_ds.subset(slice(0, args.train_samples))

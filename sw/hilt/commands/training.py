@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import HiltError
 from ..fileio import atomic_path
 from ..loading import load_network
+from ..validate import check_output_file, momentum, nonneg_float, positive_float, seed
 from .common import add_data_argument, positive_int, table, write_json
 
 
@@ -23,11 +24,11 @@ def register(sub) -> None:
     add_data_argument(p)
     p.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"(default {d.epochs})")
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"(default {d.batch_size})")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
-    p.add_argument("--momentum", type=float, default=d.momentum, help=f"(default {d.momentum})")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"(default {d.weight_decay})")
+    p.add_argument("--lr", type=positive_float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    p.add_argument("--momentum", type=momentum, default=d.momentum, help=f"(default {d.momentum})")
+    p.add_argument("--weight-decay", type=nonneg_float, default=d.weight_decay, help=f"(default {d.weight_decay})")
     p.add_argument("--schedule", choices=("cosine", "constant"), default=d.schedule)
-    p.add_argument("--seed", type=int, default=d.seed, help="shuffling seed (default 0)")
+    p.add_argument("--seed", type=seed, default=d.seed, help="shuffling seed (default 0)")
     p.add_argument("--metrics", metavar="FILE.json", help="write the config and per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
@@ -75,9 +76,13 @@ def cmd_train(args) -> int:
     from ..frontend import export_onnx
     from ..train import SGDConfig, train
 
+    check_output_file(args.output, "-o")
+    if args.metrics is not None:
+        check_output_file(args.metrics, "--metrics")
     net = load_network(args.model)
     train_ds, test_ds = load_splits(args.data, net)
     _check_classes(net, train_ds)
+    _check_classes(net, test_ds)
     config = SGDConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                        weight_decay=args.weight_decay, schedule=args.schedule, seed=args.seed)
     print(f"training {net.name} on {len(train_ds)} images ({args.data}), {len(test_ds)} held out")
@@ -93,6 +98,7 @@ def cmd_train(args) -> int:
 def cmd_quantize(args) -> int:
     from ..quant import quantize
 
+    check_output_file(args.output, "-o")
     net = load_network(args.model)
     train_ds, _ = load_splits(args.data, net)
     q = quantize(net, train_ds.x[: args.calib], bits=args.bits)
@@ -124,8 +130,11 @@ def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = 1000)
 
 
 def cmd_eval(args) -> int:
+    if args.json is not None:
+        check_output_file(args.json, "--json")
     net = load_network(args.model)
     train_ds, test_ds = load_splits(args.data, net)
+    _check_classes(net, test_ds)
     backends = [b.strip() for b in args.backend.split(",") if b.strip()]
     results = evaluate(net, backends, train_ds, test_ds, bits=args.bits, calib=args.calib)
     rows = [[name, f"{acc * 100:.2f}%"] for name, acc in results.items()]

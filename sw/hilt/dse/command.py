@@ -7,6 +7,7 @@ from ..errors import HiltError
 
 def register(sub) -> None:
     from ..commands.common import positive_int
+    from ..validate import clock_mhz, open_fraction, positive_float
 
     p = sub.add_parser("dse", help="design-space exploration: Pareto front of per-layer folding for a board",
                        description="Search each conv/dense unit's parallelism (PE x SIMD) and memory for MODEL "
@@ -17,15 +18,15 @@ def register(sub) -> None:
                                    "Models: docs/dse.md.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--board", required=True, help="board name (a boards/*.yaml stem, e.g. zcu104) or a YAML path")
-    p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="PL clock")
+    p.add_argument("--freq", type=clock_mhz, required=True, metavar="MHZ", help="PL clock")
     p.add_argument("--mode", choices=("infer", "train"), default="infer",
                    help="forward pipeline only, or forward + backward (training) (default infer)")
     p.add_argument("--batch", type=positive_int, default=32, metavar="N",
                    help="train: samples between weight updates; each batch drains the pipeline and exchanges "
                         "gradients and weights with the host (default 32)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="operand width (default 8)")
-    p.add_argument("--cap", type=float, default=0.8, help="utilisation cap per resource (default 0.8)")
-    p.add_argument("--target-fps", type=float, metavar="N", help="choose the cheapest design reaching N samples/s")
+    p.add_argument("--cap", type=open_fraction, default=0.8, help="utilisation cap per resource (default 0.8)")
+    p.add_argument("--target-fps", type=positive_float, metavar="N", help="choose the cheapest design reaching N samples/s")
     p.add_argument("--json", metavar="FILE", help="front and chosen design as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="the front: samples/s vs DSPs, coloured by BRAM use")
     p.set_defaults(func=cmd_dse)
@@ -41,6 +42,11 @@ def cmd_dse(args) -> int:
         raise HiltError(f"--cap {args.cap:g}: give a utilisation fraction in (0, 1]")
     if args.target_fps is not None and args.target_fps <= 0:
         raise HiltError(f"--target-fps {args.target_fps:g}: give a positive rate in samples/s")
+    from ..validate import check_output_file
+
+    for option in ("json", "plot"):
+        if getattr(args, option) is not None:
+            check_output_file(getattr(args, option), "--" + option)
     board = load_board(args.board)
     board.check_clock(args.freq)
     net = _network(args.model)

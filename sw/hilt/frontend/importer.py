@@ -28,7 +28,11 @@ SHAPE_OPS = ("Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice
 SIDE_BATCH = 7  # a stand-in batch size when evaluating a side path: any N must give N x features
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 MAX_ELEMENTS = 1 << 31  # a tensor claiming more values than this is refused before anything is allocated
+MAX_INPUT_VALUES = 1 << 26  # per sample (AlexNet's is 154,587): a larger input is a corrupt shape, not a CNN
 MAX_WINDOW = 1024  # kernel and stride sizes; CNN kernels are single digits, AlexNet's largest is 11
+# No trained CNN parameter comes near 2**20; beyond it the fixed-point formats need shifts past the
+# accumulator and the float forward overflows float32 within a few layers.
+MAX_MAGNITUDE = float(2**20)
 NUMERIC_KINDS = "fiu"  # float and integer tensors; strings, complex and bools are not parameters
 
 
@@ -58,7 +62,7 @@ class _Walk:
         dims = x.type.tensor_type.shape.dim
         shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
         if len(shape) not in (2, 4) or any(not s or s < 0 for s in shape[1:]) or \
-                math.prod(s for s in shape[1:]) > MAX_ELEMENTS:
+                math.prod(s for s in shape[1:]) > MAX_INPUT_VALUES:
             raise HiltError(f"input {x.name!r} has shape {shape}; hilt needs NxCxHxW (or NxF) with fixed C, H, W")
         self.fixed_batch = shape[0] if shape[0] else 0  # a Reshape to [N, -1] is per sample only for this N
         self.input_name = x.name
@@ -90,6 +94,9 @@ class _Walk:
         if not np.isfinite(value).all():
             self.fail(node, f"{what} {name!r} holds NaN or infinite values (or values beyond float32); "
                             f"fix the model's parameters")
+        if value.size and np.abs(value).max() > MAX_MAGNITUDE:
+            self.fail(node, f"{what} {name!r} holds a value of magnitude {np.abs(value).max():.3g}, beyond "
+                            f"{MAX_MAGNITUDE:.0f}; no trained CNN has such parameters (fix or normalise the model)")
         return name, value
 
     def ints(self, node, a, key: str, n: int, default, lo: int, hi: int = MAX_WINDOW) -> tuple[int, ...]:
@@ -324,9 +331,10 @@ class _Walk:
         trans_b = bool(self.int_attr(node, a, "transB", 0, 0, 1))
         if b.ndim != 2 or min(b.shape) < 1:
             self.fail(node, f"weight of shape {b.shape} is not a matrix")
-        w = alpha * (b if trans_b else b.T)
-        if not np.isfinite(w).all():
-            self.fail(node, f"alpha {alpha:g} times the weight overflows float32")
+        with np.errstate(over="ignore"):
+            w = alpha * (b if trans_b else b.T)
+        if not np.isfinite(w).all() or np.abs(w).max() > MAX_MAGNITUDE:
+            self.fail(node, f"alpha {alpha:g} times the weight gives values beyond {MAX_MAGNITUDE:.0f}")
         if w.shape[1] != self.shape[0]:
             self.fail(node, f"weight {b.shape} does not fit {self.shape[0]} inputs")
         cname, c = self.const(node, 2, "bias", optional=True)
@@ -387,7 +395,7 @@ class _Walk:
         with np.errstate(over="ignore", invalid="ignore"):
             prev.params = {"weight": (w * s.reshape(shape)).astype(np.float32),
                            "bias": ((b - mean) * s + beta).astype(np.float32)}
-        if not all(np.isfinite(v).all() for v in prev.params.values()):
+        if not all(np.isfinite(v).all() and np.abs(v).max() <= MAX_MAGNITUDE for v in prev.params.values()):
             self.fail(node, "folding it into the previous layer overflows float32; check its parameters")
         prev.sources = BatchNormSources(prev.sources, gname, bname, s, inv_std, w, b - mean)
         prev.onnx_nodes += (node.name,)

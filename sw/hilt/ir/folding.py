@@ -81,25 +81,24 @@ def parse_folding(obj: dict, net: Network) -> dict[str, LayerFolding]:
     """Folding from a parsed JSON object (plain mapping or a ``hilt dse`` report); validated."""
     if "chosen" in obj and isinstance(obj["chosen"], dict):
         obj = obj["chosen"].get("folding", {})
+    if not isinstance(obj, dict):
+        raise HiltError(f"folding: expected an object of layer -> {{\"pe\": P, \"simd\": S}}, got {obj!r:.60}")
     folding = default_folding(net)
     for name, spec in obj.items():
         if not isinstance(spec, dict) or not set(spec) <= {"pe", "simd"}:
-            raise HiltError(f"folding of {name}: expected {{\"pe\": P, \"simd\": S}}, got {spec!r}")
-        try:
-            folding[name] = LayerFolding(int(spec.get("pe", 1)), int(spec.get("simd", 1)))
-        except (TypeError, ValueError):
-            raise HiltError(f"folding of {name}: pe and simd must be integers, got {spec!r}") from None
+            raise HiltError(f"folding of {name}: expected {{\"pe\": P, \"simd\": S}}, got {spec!r:.60}")
+        values = [spec.get("pe", 1), spec.get("simd", 1)]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+            raise HiltError(f"folding of {name}: pe and simd must be positive integers, got {spec!r:.60}")
+        folding[name] = LayerFolding(*values)
     check_folding(net, folding)
     return folding
 
 
 def load_folding(path: str | Path, net: Network) -> dict[str, LayerFolding]:
-    try:
-        obj = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise HiltError(f"{path}: no such folding file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise HiltError(f"{path}: not a JSON folding file ({e})") from None
+    from ..validate import read_json
+
+    obj = read_json(path, "folding file", "give {layer: {pe, simd}} or a `hilt dse --json` report")
     if not isinstance(obj, dict):
         raise HiltError(f"{path}: a folding file is a JSON object of layer -> {{pe, simd}}")
     return parse_folding(obj, net)

@@ -124,7 +124,7 @@ class QModel:
         import onnx
 
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # f: closed even if np.load fails
                 data = {k: z[k] for k in z.files}
             header = json.loads(bytes(data.pop("__header__")).decode())
             model = onnx.load_model_from_string(bytes(data.pop("__onnx__")))
