@@ -70,7 +70,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with the one-line error contract: ``hilt: error: ...`` and exit code 2, no usage dump."""
 
     def error(self, message):
-        self.exit(2, f"hilt: error: {message} (see `{self.prog} --help`)\n")
+        raise HiltError(f"{message} (see `{self.prog} --help`)")  # main() prints it as every other error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,11 +87,64 @@ if _previous_sigint is not None:
     _signal.signal(_signal.SIGINT, _previous_sigint)
 
 
+class _Interrupts:
+    """SIGINT while main() runs. During the imports of compiled extensions a KeyboardInterrupt raised
+    inside their initialisation aborts the process (onnx's nanobind module calls std::terminate) or
+    comes out as another exception (numpy turns it into an ImportError), so while ``deferred`` a
+    Ctrl-C is only counted and acted on once the imports are done. With a signal seen, any failure is
+    the interrupt's."""
+
+    def __init__(self):
+        self.seen = 0
+        self.deferred = False
+        self.previous = None
+
+    def __call__(self, signum, frame):
+        self.seen += 1
+        if not self.deferred:
+            raise KeyboardInterrupt
+
+    def resume(self) -> None:
+        self.deferred = False
+        if self.seen:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        try:
+            self.previous = _signal.signal(_signal.SIGINT, self)
+        except ValueError:  # not the main thread: leave signals alone
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            _signal.signal(_signal.SIGINT, self.previous)
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     # Everything, the imports of the command modules (numpy, onnx: most of the start-up time)
     # included, runs inside the handler, so Ctrl-C at any moment ends with one line and no traceback.
+    with _Interrupts() as interrupts:
+        try:
+            return _run(argv, interrupts)
+        except KeyboardInterrupt:
+            print("hilt: interrupted", file=sys.stderr)
+            return 130
+        except Exception:
+            if interrupts.seen:
+                print("hilt: interrupted", file=sys.stderr)
+                return 130
+            raise
+
+
+def _run(argv, interrupts: _Interrupts) -> int:
     try:
+        interrupts.deferred = True
+        import numpy  # noqa: F401  the compiled extensions every command needs, loaded where
+        import onnx  # noqa: F401   a Ctrl-C cannot tear their initialisation apart
         parser = build_parser()
+        interrupts.resume()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
@@ -100,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     except HiltError as err:
         print(f"hilt: error: {_one_line(err)}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("hilt: interrupted", file=sys.stderr)
-        return 130
+    except OSError as err:  # a file system refusal hilt did not foresee (permissions, a full disk): still one line
+        print(f"hilt: error: {err.filename or 'file system'}: {err.strerror or err} (check the path, its "
+              f"permissions and free space)", file=sys.stderr)
+        return 2
     except MemoryError:
         print("hilt: error: out of memory (the model or batch is too large for this machine; use a smaller "
               "--samples/--calib or a smaller model)", file=sys.stderr)

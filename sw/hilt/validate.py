@@ -100,12 +100,27 @@ positive_int = number_type(1, MAX_COUNT, integer=True, name="positive_int")
 
 # ---- JSON -------------------------------------------------------------------------------------
 
-def _regular_file(path: Path, what: str, hint: str) -> os.stat_result:
+def usable_path(text, what: str, hint: str = "") -> Path:
+    """``text`` as a Path, refused when no file system could hold it (empty, NUL, over-long)."""
+    text = os.fspath(text) if text is not None else ""
+    if not text or "\0" in text or len(text) > MAX_PATH_CHARS or \
+            any(len(part.encode(errors="replace")) > 255 for part in Path(text).parts):
+        raise HiltError(f"{what} {text[:80]!r}: not a usable file name{_hint(hint)}")
+    return Path(text)
+
+
+def exists(text) -> bool:
+    """os.path.exists that answers False for names no file system holds instead of raising."""
+    try:
+        return os.path.exists(text)
+    except (OSError, ValueError):
+        return False
+
+
+def regular_file(path: Path, what: str, hint: str) -> os.stat_result:
     """stat() of a regular file; FIFOs, devices and folders are refused before anything opens them
     (opening a FIFO would block forever)."""
-    text = str(path)
-    if not text or "\0" in text or len(text) > MAX_PATH_CHARS:
-        raise HiltError(f"{what} {text[:80]!r}: not a usable file name{_hint(hint)}")
+    usable_path(path, what, hint)
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -113,7 +128,7 @@ def _regular_file(path: Path, what: str, hint: str) -> os.stat_result:
     except OSError as err:
         raise HiltError(f"{path}: cannot read this {what} ({err.strerror or err}){_hint(hint)}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise HiltError(f"{path}: is a folder, not a {what}{_hint(hint)}")
+        raise HiltError(f"{path}: is a folder, where a {what} was expected{_hint(hint)}")
     if not stat.S_ISREG(st.st_mode):
         raise HiltError(f"{path}: not a regular file (a pipe or device); give a {what} saved on disk")
     return st
@@ -144,17 +159,24 @@ def parse_json(text: str | bytes, where: str, hint: str = ""):
         raise HiltError(f"{where}: not valid JSON ({_first_line(err)}){_hint(hint)}") from None
 
 
-def read_json(path: str | os.PathLike, what: str, hint: str = ""):
-    """A JSON document from a regular file of at most MAX_JSON_BYTES."""
+def _read_document(path: str | os.PathLike, what: str, hint: str) -> tuple[Path, str]:
+    """(path, text) of a regular UTF-8 file of at most MAX_JSON_BYTES: the common door of JSON and YAML."""
     path = Path(path)
-    st = _regular_file(path, what, hint)
+    st = regular_file(path, what, hint)
     if st.st_size > MAX_JSON_BYTES:
         raise HiltError(f"{path}: {st.st_size:,} bytes is far too large for a {what}{_hint(hint)}")
     try:
-        data = path.read_bytes()
+        return path, path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise HiltError(f"{path}: not UTF-8 text{_hint(hint)}") from None
     except OSError as err:
         raise HiltError(f"{path}: cannot read it ({err.strerror or err})") from None
-    return parse_json(data, str(path), hint)
+
+
+def read_json(path: str | os.PathLike, what: str, hint: str = ""):
+    """A JSON document from a regular file of at most MAX_JSON_BYTES, parsed strictly."""
+    path, text = _read_document(path, what, hint)
+    return parse_json(text, str(path), hint)
 
 
 def mapping(obj, where: str, allowed: tuple[str, ...] | None = None, required: tuple[str, ...] = ()) -> dict:
@@ -175,16 +197,7 @@ def read_yaml(path: str | os.PathLike, what: str, hint: str = ""):
     """A YAML document (safe loader) from a regular UTF-8 file of at most MAX_JSON_BYTES."""
     import yaml
 
-    path = Path(path)
-    st = _regular_file(path, what, hint)
-    if st.st_size > MAX_JSON_BYTES:
-        raise HiltError(f"{path}: {st.st_size:,} bytes is far too large for a {what}{_hint(hint)}")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise HiltError(f"{path.name}: not UTF-8 text{_hint(hint)}") from None
-    except OSError as err:
-        raise HiltError(f"{path}: cannot read it ({err.strerror or err})") from None
+    path, text = _read_document(path, what, hint)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -241,7 +254,7 @@ def load_quantized(path) -> "object":
     corrupt in a way the reader does not check itself)."""
     from .quant import QModel
 
-    _regular_file(Path(path), "quantized model", "write one with `hilt quantize`")
+    regular_file(Path(path), "quantized model", "write one with `hilt quantize`")
     try:
         q = QModel.load(path)
     except HiltError:
@@ -280,7 +293,7 @@ def npy_header(path: str | os.PathLike, what: str = "--input") -> tuple[tuple[in
     """(shape, dtype, data offset) of a .npy file, checked against the file's size before any data is read."""
     path = Path(path)
     hint = "give a .npy array saved with numpy.save"
-    st = _regular_file(path, f"{what} array", hint)
+    st = regular_file(path, f"{what} array", hint)
     try:
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
@@ -372,10 +385,7 @@ def _probe_writable(folder: Path, what: str, path) -> None:
 def check_output_file(path, what: str = "output") -> Path:
     """Refuse an output file path that cannot be written, before any long work: '' and folders,
     paths under a file, unwritable or pseudo file systems (/proc)."""
-    text = os.fspath(path) if path is not None else ""
-    if not text or "\0" in text or len(text) > MAX_PATH_CHARS:
-        raise HiltError(f"{what} {text[:80]!r}: not a usable file name; give a file path")
-    p = Path(text)
+    p = usable_path(path, what, "give a file path")
     if p.is_dir():
         raise HiltError(f"{what} {p}: is a folder; give a file name inside it")
     if os.path.lexists(p) and not (p.is_file() or p.is_symlink()):
@@ -402,10 +412,7 @@ def is_hilt_output(folder: Path) -> bool:
 def check_output_dir(path, force: bool = False, what: str = "-o") -> Path:
     """Refuse an output folder hilt would have to destroy: an existing non-empty folder without a hilt
     manifest (unless ``force``), a file, or a place that cannot be written."""
-    text = os.fspath(path) if path is not None else ""
-    if not text or "\0" in text or len(text) > MAX_PATH_CHARS:
-        raise HiltError(f"{what} {text[:80]!r}: not a usable folder name")
-    p = Path(text)
+    p = usable_path(path, what, "give a folder path")
     if p.resolve() in (Path("/"), Path.home().resolve(), Path.cwd().resolve()):
         raise HiltError(f"{what} {p}: refusing to replace this folder; give a new folder for the project")
     if os.path.lexists(p) and not p.is_dir():

@@ -101,7 +101,9 @@ def cmd_csim(args) -> int:
     for i, (a, b) in enumerate(zip(taps, ref)):
         name = "input" if i == 0 else q.network.layers[i - 1].name
         rows.append({"tap": name, "equal": bool(np.array_equal(a, b)), "mismatches": int((a != b).sum())})
-    backward = json.loads((project / "manifest.json").read_text()).get("backward")
+    from ..validate import mapping, read_json
+
+    backward = mapping(read_json(project / "manifest.json", "project manifest"), "manifest.json").get("backward")
     if backward:
         from .csim import run_backward
 

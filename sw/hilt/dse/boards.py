@@ -122,10 +122,12 @@ def parse_board(data, where: str, key: str) -> Board:
 
 
 def load_board(spec: str) -> Board:
-    path = Path(spec)
+    from ..validate import exists, usable_path
+
+    path = usable_path(spec, "--board")
     if path.suffix.lower() not in (".yaml", ".yml"):
         path = BOARDS_DIR / f"{spec.lower()}.yaml"
-    if not path.is_file():
+    if not exists(path):
         raise HiltError(f"--board {spec}: unknown board (known: {', '.join(board_names())}, or a path to a YAML file)")
     from ..validate import read_yaml
 

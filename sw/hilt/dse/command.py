@@ -72,6 +72,8 @@ def _network(spec: str):
     from .. import zoo
     from ..loading import load_network
 
-    if not Path(spec).exists() and spec in zoo.names():
+    from ..validate import exists
+
+    if not exists(spec) and spec in zoo.names():
         return zoo.network(spec)
     return load_network(spec)

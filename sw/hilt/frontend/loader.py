@@ -179,10 +179,11 @@ def load_model(source) -> onnx.ModelProto:
     if isinstance(source, onnx.ModelProto):
         model, base, culprit = source, None, f"model {source.graph.name or '(unnamed)'}"
     else:
+        from ..validate import regular_file
+
         path = Path(source)
         culprit = str(path)
-        if not path.is_file():
-            raise HiltError(f"{path}: no such ONNX file")
+        regular_file(path, "ONNX file", "give the path of a .onnx model")  # folders, FIFOs, devices refused
         try:
             model = onnx.load_model_from_string(path.read_bytes())
         except Exception as err:
