@@ -43,13 +43,15 @@ def test_fuzz_heavy(chunk):
     _assert_clean(counts, failures)
 
 
-# (seed, index) of mutants that failed before the fix that made them pass, and what they were:
+# (seed, index) of mutants that failed before the fix that made them pass, and what they were. A pair
+# names a mutant of this version of the fuzzer; the durable form of each is a named case in
+# tests/test_validation.py ("huge finite weight", "int32 weights reinterpreted from float bytes").
 REGRESSIONS = {
     (1, 232): "byte writes in an SVHN weight: magnitude 1.9e37, float forward overflowed",
     (1, 424): "byte writes in a conv bias: magnitude 7.9e27, overflow in multiply",
     (1, 688): "byte writes in a conv weight: magnitude 1.3e34, overflow in multiply",
     (1, 911): "float weights relabelled INT32: magnitudes 1e9, overflow in the float forward",
-    (1, 1486): "a weight of 1e7, overflow in multiply",
+    (1, 1486): "one conv weight set huge (values mutation), overflow in multiply",
 }
 
 

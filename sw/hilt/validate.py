@@ -128,7 +128,7 @@ def regular_file(path: Path, what: str, hint: str) -> os.stat_result:
     except OSError as err:
         raise HiltError(f"{path}: cannot read this {what} ({err.strerror or err}){_hint(hint)}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise HiltError(f"{path}: is a folder, where a {what} was expected{_hint(hint)}")
+        raise HiltError(f"{path}: is a folder, not a file{_hint(hint)}")
     if not stat.S_ISREG(st.st_mode):
         raise HiltError(f"{path}: not a regular file (a pipe or device); give a {what} saved on disk")
     return st
