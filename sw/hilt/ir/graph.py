@@ -47,6 +47,15 @@ def pool_out_size(size: int, kernel: int, stride: int, pad_begin: int, pad_end: 
     return n
 
 
+def padded_hw(layer: "Layer", in_hw: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Rows and columns a window sweep covers: the input with its padding, and any ceil-mode overhang."""
+    h, w = in_hw or layer.in_shape[1:]
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = layer.attrs["kernel"], layer.attrs["stride"], layer.attrs["pads"]
+    ceil = bool(layer.attrs.get("ceil_mode", False))
+    ho, wo = pool_out_size(h, kh, sh, pt, pb, ceil), pool_out_size(w, kw, sw, pl, pr, ceil)
+    return max(h + pt + pb, (ho - 1) * sh + kh), max(w + pl + pr, (wo - 1) * sw + kw)
+
+
 @dataclass
 class Layer:
     name: str
