@@ -10,6 +10,13 @@
 #include "numerics.h"
 #include "stream.h"
 
+// HILT_TRIP(kind) marks one iteration of a pipelined loop (one cycle at II = 1) of the layer struct P:
+// `stream` where a window generator or vector reader takes a value, `compute` where an MVAU takes one
+// fold step. Empty for synthesis; the C simulation can count them to check the performance model.
+#ifndef HILT_TRIP
+#define HILT_TRIP(kind)
+#endif
+
 namespace hilt {
 
 /// Sliding-window generator: streams the padded map through KH line buffers and calls
@@ -24,6 +31,7 @@ void slide(hls::stream<data_t> &in, hls::stream<data_t> &out, data_t fill, Op &o
     for (int x = 0; x < P::WP; x++) {
       for (int c = 0; c < P::C; c++) {
         HILT_HLS(PIPELINE II = 1)
+        HILT_TRIP(stream);
         const bool inside = r >= P::PT && r < P::PT + P::H && x >= P::PL && x < P::PL + P::W;
         line[r % P::KH][x][c] = inside ? in.read() : fill;
       }
@@ -47,6 +55,7 @@ void mvau(const data_t *x, const W weight[P::O][P::K], const acc_t bias[P::O], h
     for (int p = 0; p < P::PE; p++) acc[p] = bias[ot * P::PE + p];
     for (int kt = 0; kt < P::K / P::SIMD; kt++) {
       HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(compute);
       for (int p = 0; p < P::PE; p++) {
         const int o = ot * P::PE + p;
         const data_t *xg = x + (o / per_group) * P::K;
@@ -89,6 +98,7 @@ void dense(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::
   data_t x[P::K];
   for (int i = 0; i < P::K; i++) {
     HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(stream);
     x[i] = in.read();
   }
   mvau<P, W>(x, weight, bias, out);
