@@ -19,12 +19,10 @@ import numpy as np
 from ..errors import HiltError
 from ..ir import Layer
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
+from ..ops import HLS_BACKWARD_OPS, op_of
 from ..plan import HLS, HardwarePlan, default_plan
 from ..plan.hardware import check_plan
 from ..quant import QModel
-from ..quant.calibrate import LUT_SIZE
-from ..reference import windows as win
-from ..reference.layers import lrn_extent
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "hls"
@@ -42,7 +40,7 @@ FIELD_DOCS = {"PE": "plan: output channels in parallel", "SIMD": "plan: inputs p
               "ACC_BITS": "accumulator width (wrapped)", "SHIFT": "requantization shift", "BITS": "output word width",
               "K": "inputs per output (one group's window)", "G": "groups", "O": "outputs"}
 MEMORIES = {"bram": 0, "uram": 1, "lutram": 2, "deferred": 3, "tied": 4}  # the plan's memory kinds in params.h
-BACKWARD_OPS = ("conv", "dense", "relu", "maxpool", "flatten")
+BACKWARD_OPS = HLS_BACKWARD_OPS  # ops with a BP kernel (hilt.ops: hls_backward)
 
 
 def _c_name(name: str) -> str:
@@ -52,16 +50,6 @@ def _c_name(name: str) -> str:
 
 def _shape(s) -> str:
     return "x".join(map(str, s))
-
-
-def _window_fields(layer: Layer) -> dict[str, int]:
-    c, h, w = layer.in_shape
-    (kh, kw), (sh, sw), (pt, pl, pb, pr) = layer.attrs["kernel"], layer.attrs["stride"], layer.attrs["pads"]
-    ho, wo = win.out_hw(h, w, layer.attrs)
-    hp = max(h + pt + pb, (ho - 1) * sh + kh)
-    wp = max(w + pl + pr, (wo - 1) * sw + kw)
-    return {"C": c, "H": h, "W": w, "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PT": pt, "PL": pl, "PB": pb, "PR": pr,
-            "HP": hp, "WP": wp, "HO": ho, "WO": wo}
 
 
 def hwc_columns(weight: np.ndarray, in_shape) -> np.ndarray:
@@ -75,11 +63,11 @@ def _init_context(q: QModel) -> list[dict]:
     out = []
     for ql, layer, src in _weighted(q):
         w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
-        if layer.op == "dense" and src is not None:
+        if src is not None:
             w = hwc_columns(w, src)
         name = _c_name(layer.name)
         out.append({"name": name, "macro": name.upper(), "rows": w.shape[0], "cols": w.shape[1],
-                    "hwc": layer.op == "dense" and src is not None, "weight": w.reshape(-1).tolist(),
+                    "hwc": src is not None, "weight": w.reshape(-1).tolist(),
                     "bias": [f"{int(b)}LL" for b in ql.arrays["bias"]]})
     return out
 
@@ -89,7 +77,7 @@ def stream_weights(q: QModel) -> np.ndarray:
     parts = []
     for ql, layer, src in _weighted(q):
         w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
-        if layer.op == "dense" and src is not None:
+        if src is not None:
             w = hwc_columns(w, src)
         b = ql.arrays["bias"].astype(np.int64)
         words = np.stack([(b & 0xFFFFFFFF).astype(np.uint32).view(np.int32), (b >> 32).astype(np.int32)], axis=1)
@@ -119,34 +107,13 @@ def _weighted(q: QModel):
 
 
 def _layer_context(q: QModel, ql, layer: Layer, plan: HardwarePlan, cname: str, inp: str, outp: str) -> dict:
-    bits, fields, lut, call = q.bits, {}, None, ""
-    lp = plan.layer(layer.name)
-    if layer.weighted:
+    op, lp = op_of(layer), plan.layer(layer.name)
+    fields = op.hls_fields(q, ql, layer)
+    if op.weighted:
         f = lp.unit("fwd")
-        rows = layer.params["weight"].shape[0]
-        k = int(np.prod(layer.params["weight"].shape[1:]))
-        fields = {"O": rows, "G": int(layer.attrs.get("groups", 1)), "K": k, "PE": f.pe, "SIMD": f.simd, "PPC": f.ppc,
-                  "WEIGHT_MEMORY": f"MEM_{f.storage.upper()}", "BITS": bits, "ACC_BITS": plan.acc_bits, "SHIFT": ql.shift}
-        if layer.op == "conv":
-            fields = {**_window_fields(layer), **fields}
-        call = f"hilt::{layer.op}<{cname}_p, wgt_t>({inp}, {outp}, {cname}_w, {cname}_b)"
-    elif layer.op in ("maxpool", "avgpool"):
-        fields = _window_fields(layer)
-        if layer.op == "avgpool":
-            fields.update(INCLUDE_PAD=int(bool(layer.attrs.get("count_include_pad"))), BITS=bits)
-        call = f"hilt::{layer.op}<{cname}_p>({inp}, {outp})"
-    elif layer.op == "lrn":
-        before, after = lrn_extent(layer.attrs["size"])
-        c, h, w = layer.in_shape
-        fields = {"C": c, "H": h, "W": w, "BEFORE": before, "AFTER": after, "LUT_SHIFT": ql.lut_shift,
-                  "LUT_SIZE": LUT_SIZE, "SHIFT": ql.shift, "BITS": bits}
-        lut = [int(v) for v in ql.arrays["lut"]]
-        call = f"hilt::lrn<{cname}_p>({inp}, {outp}, {cname}_lut)"
-    elif layer.op in ("relu", "flatten"):
-        fields = {"N": int(np.prod(layer.out_shape))}
-        call = f"hilt::{layer.op}<{cname}_p>({inp}, {outp})"
-    else:
-        raise HiltError(f"layer {layer.name}: no HLS kernel for {layer.op}")
+        fields.update(PE=f.pe, SIMD=f.simd, PPC=f.ppc, WEIGHT_MEMORY=f"MEM_{f.storage.upper()}", BITS=q.bits,
+                      ACC_BITS=plan.acc_bits, SHIFT=ql.shift)
+    lut, call = op.hls_lut(ql), op.hls_call(cname, inp, outp)
     fields.update(IN_BEAT=lp.in_beat, OUT_BEAT=lp.out_beat, FIFO_DEPTH=lp.fifo_depth)
     return {"name": cname, "op": layer.op, "in_shape": _shape(layer.in_shape), "out_shape": _shape(layer.out_shape),
             "onnx_nodes": ", ".join(n for n in layer.onnx_nodes if n) or layer.name, "fields": list(fields.items()),
@@ -198,37 +165,14 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
             err = plan.layer(layer.name).unit("err") or _tied(plan.layer(layer.name).unit("fwd"), layer)
             steps.append(f"hilt::fork<{ctx_layers[i]['name']}_n>({e_out}, ea{i}, eb{i})")
             steps.append(grad.format(err=f"ea{i}"))
-            if layer.op == "conv":
-                o, cg, kh, kw = layer.params["weight"].shape
-                g = int(layer.attrs.get("groups", 1))
-                c_in, h, w = layer.in_shape
-                _, ho, wo = layer.out_shape
-                (sh, sw), (pt, pl, _, _) = layer.attrs["stride"], layer.attrs["pads"]
-                zt, zl = kh - 1 - pt, kw - 1 - pl
-                hz, wz = h + kh - 1, w + kw - 1
-                structs.append({"name": f"{n}_z", "fields": [("C", o), ("HO", ho), ("WO", wo), ("SH", sh), ("SW", sw),
-                                                             ("ZT", zt), ("ZL", zl), ("HZ", hz), ("WZ", wz)]})
-                structs.append({"name": f"{n}_e", "fields": [
-                    ("C", o), ("H", hz), ("W", wz), ("KH", kh), ("KW", kw), ("SH", 1), ("SW", 1), ("PT", 0), ("PL", 0),
-                    ("HP", hz), ("WP", wz), ("HO", h), ("WO", w), ("O", c_in), ("G", g), ("K", (o // g) * kh * kw),
-                    ("PE", err.pe), ("SIMD", err.simd), ("BITS", plan.err_bits), ("ACC_BITS", plan.grad_acc_bits),
-                    ("SHIFT", shift)]})
-                steps.append(f"hilt::dilate_pad<{n}_z_p>(eb{i}, z{i})")
-                steps.append(f"hilt::conv<{n}_e_p, wgt_t>(z{i}, {e_in}, {n}_wr, zeros)")
-            else:
-                rows, cols = layer.params["weight"].shape
-                structs.append({"name": f"{n}_t", "fields": [("O", cols), ("G", 1), ("K", rows), ("PE", err.pe),
-                                                             ("SIMD", err.simd), ("BITS", plan.err_bits),
-                                                             ("ACC_BITS", plan.grad_acc_bits), ("SHIFT", shift)]})
-                steps.append(f"hilt::dense<{n}_t_p, wgt_t>(eb{i}, {e_in}, {n}_wt, zeros)")
-        elif layer.op == "relu":
-            used.add(("y", i + 1))
-            steps.append(f"hilt::relu_bwd<{n}_p>({e_out}, ty[{i + 1}], {e_in})")
-        elif layer.op == "maxpool":
-            used.add(("x", i))
-            steps.append(f"hilt::maxpool_bwd<{n}_p>({e_out}, tx[{i}], {e_in})")
+            unit_structs, unit_steps = op_of(layer).hls_error_unit(layer, n, f"eb{i}", e_in, f"z{i}", err, shift,
+                                                                   plan.err_bits, plan.grad_acc_bits)
+            structs += unit_structs
+            steps += unit_steps
         else:
-            steps.append(f"hilt::flatten<{n}_p>({e_out}, {e_in})")
+            step, tap = op_of(layer).hls_error_step(n, i, e_out, e_in)
+            used.add(tap)
+            steps.append(step)
         src = ctx_layers[i - 1]["name"] + "_n" if i > 0 else "in_p"
         steps.append(f"hilt::tee<{src}>({e_in}, e[{i}], out, true)")
     drains = [(kind, t) for t in range(len(layers) + 1) for kind in ("x", "y") if (kind, t) not in used]
@@ -242,7 +186,7 @@ def _tied(fwd, layer: Layer):
     a dense layer's error unit tied to its forward unit (pe and simd swapped)."""
     from ..plan import UnitPlan
 
-    return UnitPlan("err", fwd.simd, fwd.pe, 1, "tied") if layer.op == "dense" else UnitPlan("err")
+    return UnitPlan("err", fwd.simd, fwd.pe, 1, "tied") if not op_of(layer).windowed else UnitPlan("err")
 
 
 def project_plan(q: QModel, board=None, freq_mhz: float = 200.0, folding: dict[str, LayerFolding] | None = None,

@@ -17,6 +17,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import HiltError
 from .graph import Layer, Network
 
@@ -29,13 +31,10 @@ class LayerFolding:
 
 def matrix_shape(layer: Layer) -> tuple[int, int]:
     """(rows, cols) of the layer's weight matrix as the matrix-vector unit sees it."""
-    w = layer.params["weight"]
-    if layer.op == "conv":
-        o, i_g, kh, kw = w.shape
-        return o, i_g * kh * kw
-    if layer.op == "dense":
-        return w.shape[0], w.shape[1]
-    raise ValueError(f"layer {layer.name}: {layer.op} has no weight matrix")
+    if not layer.weighted:
+        raise ValueError(f"layer {layer.name}: {layer.op} has no weight matrix")
+    w = layer.params["weight"]  # conv (O, C/G, kh, kw), dense (out, in): one row per output
+    return w.shape[0], int(np.prod(w.shape[1:]))
 
 
 def _divisors(n: int) -> list[int]:
