@@ -44,6 +44,7 @@ import numpy as np
 from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
 from ..ir.graph import padded_hw
+from ..ops import FIXED_OPS, op_of
 from ..plan.hardware import TARGETS, Folding, HardwarePlan, pe_rows, tied_error, unit_kinds, unit_matrix
 
 UnitFolding = Folding  # a unit's folding in the search: pe x simd x ppc (see hilt.plan)
@@ -51,7 +52,6 @@ units_of = unit_kinds
 
 PIPELINE_DEPTH = 4  # multiplier, requantize, saturate, output register
 UNITS = ("fwd", "err", "grad")
-FIXED_OPS = ("maxpool", "avgpool", "lrn")
 GRAD_OUT_BYTES = 4  # gradients leave the chip as 32-bit words (docs/numerics.md)
 BIAS_BYTES = 4  # biases live at accumulator width
 WINDOW_PPC = (1, 2, 4)  # input pixels per cycle a first-stage window generator may take
@@ -72,7 +72,7 @@ def ppc_choices(layer: Layer, unit: str, first_stage: bool) -> list[int]:
     stash), and only where the window floor can bind (more input than output pixels: an unpadded conv);
     elsewhere the stream from the stage before carries one pixel per cycle. ``ppc`` must divide the
     input width (the line buffer is banked by column)."""
-    if layer.op != "conv" or unit == "err" or not first_stage:
+    if not op_of(layer).windowed or unit == "err" or not first_stage:
         return [1]
     c, h, w = layer.in_shape
     _, ho, wo = layer.out_shape
@@ -91,7 +91,7 @@ def unit_work(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pix
     zero-inserted error map), a dense unit reads its input vector first."""
     n = fold(layer, f, unit)
     rows, cols = unit_matrix(layer, unit)
-    if layer.op == "dense":
+    if not op_of(layer).windowed:  # dense
         return (cols if beat == "value" else 0), n
     c, h, w = layer.in_shape
     o, ho, wo = layer.out_shape
@@ -117,7 +117,7 @@ def fixed_cycles(layer: Layer, beat: str = "pixel") -> int:
     c, h, w = layer.in_shape
     if beat == "pixel":
         return h * w
-    if layer.op in ("maxpool", "avgpool"):
+    if op_of(layer).windowed:
         hp, wp = padded_hw(layer)
         return hp * wp * c
     return c * h * w
@@ -126,7 +126,7 @@ def fixed_cycles(layer: Layer, beat: str = "pixel") -> int:
 def unit_fill(layer: Layer, f: LayerFolding, unit: str) -> int:
     depth = PIPELINE_DEPTH + math.ceil(math.log2(max(1, f.simd)))
     n = fold(layer, f, unit)
-    if layer.op == "dense":
+    if not op_of(layer).windowed:
         return n + depth
     _, _, w = layer.in_shape if unit != "err" else layer.out_shape
     kh, kw = layer.attrs["kernel"]
@@ -141,7 +141,13 @@ def _fixed_fill(layer: Layer) -> int:
 
 def fused_relu(net: Network, i: int) -> bool:
     """A ReLU right after a conv/dense is part of that unit's requantizer (and, backward, a mask)."""
-    return net.layers[i].op == "relu" and i > 0 and net.layers[i - 1].weighted
+    return op_of(net.layers[i]).fuses and i > 0 and net.layers[i - 1].weighted
+
+
+def own_stage(net: Network, i: int) -> bool:
+    """A weightless layer with a fixed-rate stage of its own: a pool, an LRN, a ReLU not fused."""
+    op = op_of(net.layers[i])
+    return op.fixed_stage or (op.fuses and not fused_relu(net, i))
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,7 @@ def stages(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str =
         if layer.weighted:
             f = units.get((layer.name, "fwd"), LayerFolding())
             fwd.append(Stage(layer.name, "fwd", unit_cycles(layer, f, "fwd", beat), unit_fill(layer, f, "fwd")))
-        elif layer.op in FIXED_OPS or (layer.op == "relu" and not fused_relu(net, i)):
+        elif own_stage(net, i):
             fwd.append(Stage(layer.name, layer.op, fixed_cycles(layer, beat), _fixed_fill(layer)))
     if mode != "train" or not weighted:
         return fwd
@@ -189,7 +195,7 @@ def stages(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str =
                 cycles = 0 if layer.name in deferred else unit_cycles(layer, g, "grad", beat)
                 chain.append(Stage(layer.name, "grad", cycles, unit_fill(layer, g, "grad")))
                 break
-        elif layer.op in FIXED_OPS or (layer.op == "relu" and not fused_relu(net, i)):
+        elif own_stage(net, i):
             chain.append(Stage(layer.name, f"{layer.op}_bwd", fixed_cycles(layer, beat), _fixed_fill(layer)))
     return fwd + chain + bwd
 

@@ -19,6 +19,8 @@ class Op:
     int_backward = False  # the golden model propagates an integer error through it
     hls_backward = False  # the generated BP pipeline has a kernel for its error
     last_only = False  # only as the network's last layer (softmax)
+    fuses = False  # right after a conv/dense it is part of that unit's requantizer (ReLU)
+    stage_resources: dict = {}  # what its fixed-rate stage needs beyond line buffer and logic (LRN: its table)
 
     # ---- IR -----------------------------------------------------------------------------------------
     def out_shape(self, layer) -> tuple[int, ...]:

@@ -23,6 +23,7 @@ def lrn_denominator(x: np.ndarray, a: dict) -> np.ndarray:
 class Lrn(Op):
     name = "lrn"
     fixed_stage = True
+    stage_resources = {"bram18": 1, "dsp": 1}  # the 1,024-entry table and the multiplier
 
     def forward(self, layer, x):
         return (x * lrn_denominator(x, layer.attrs) ** -layer.attrs["beta"]).astype(x.dtype)

@@ -11,6 +11,7 @@ class Relu(Op):
     name = "relu"
     int_backward = True
     hls_backward = True
+    fuses = True
 
     def forward(self, layer, x):
         return np.maximum(x, 0)
