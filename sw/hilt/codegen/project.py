@@ -95,7 +95,7 @@ def _weighted(q: QModel):
     """(QLayer, Layer, CHW shape the dense layer's input was flattened from, or None)."""
     flat_from = None
     out = []
-    for ql, layer in zip(q.compute_layers(), q.network.layers):
+    for ql, layer in q.pairs():
         if layer.op == "flatten":
             flat_from = layer.in_shape
         if layer.weighted:
@@ -150,7 +150,7 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
     layers = q.compute_layers()
     steps, structs, used = [], [], set()
     for i in range(len(layers) - 1, -1, -1):
-        ql, layer, c = layers[i], net.layers[i], ctx_layers[i]
+        ql, layer, c = layers[i], layers[i].layer, ctx_layers[i]
         n, e_out, e_in = c["name"], f"e[{i + 1}]", f"e_raw{i}"
         fe_out, fe_in = error_format(q, i + 1), error_format(q, i)
         if layer.weighted:
@@ -241,7 +241,7 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
     name = _c_name(name or net.name)
     layers = q.compute_layers()
     ctx_layers = []
-    for i, (ql, layer) in enumerate(zip(layers, net.layers)):
+    for i, (ql, layer) in enumerate(q.pairs()):
         ctx_layers.append(_layer_context(q, ql, layer, plan, _c_name(layer.name), f"s{i}", f"u{i + 1}"))
     backward = _backward_context(q, ctx_layers, plan) if _has_backward(q) else None
     init = _init_context(q) if net.param_count <= INIT_HEADER_MAX_PARAMS else None

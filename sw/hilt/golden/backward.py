@@ -75,7 +75,7 @@ def backward(q: QModel, taps: list[np.ndarray], err: np.ndarray) -> BackwardResu
     errors[-1] = e = np.asarray(err, np.int64)
     result = BackwardResult(errors)
     for i in range(len(layers) - 1, -1, -1):
-        ql, layer = layers[i], q.network.layers[i]
+        ql, layer = layers[i], layers[i].layer
         x, y = taps[i], taps[i + 1]
         fe_out, fe_in = error_format(q, i + 1), error_format(q, i)
         if layer.weighted:

@@ -71,6 +71,6 @@ def layer_forward(q: QModel, ql: QLayer, layer: Layer, x: np.ndarray) -> np.ndar
 def run_int64(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
     """Integer activations [input, layer 1, ..., logits]: the plain definition, int64 layer by layer."""
     taps = [np.asarray(x_int, np.int64)]
-    for ql, layer in zip(q.compute_layers(), q.network.layers):
+    for ql, layer in q.pairs():
         taps.append(layer_forward(q, ql, layer, taps[-1]))
     return taps

@@ -14,10 +14,10 @@ from .base import Op
 
 REGISTRY: dict[str, Op] = {m.OP.name: m.OP for m in (conv, dense, relu, maxpool, avgpool, lrn, flatten, softmax)}
 OPS = tuple(REGISTRY)
-WEIGHTED_OPS = tuple(n for n, op in REGISTRY.items() if op.weighted)
-FIXED_OPS = tuple(n for n, op in REGISTRY.items() if op.fixed_stage)
-INT_BACKWARD_OPS = tuple(n for n, op in REGISTRY.items() if op.int_backward)
-HLS_BACKWARD_OPS = tuple(n for n, op in REGISTRY.items() if op.hls_backward)
+WEIGHTED_OPS = tuple(n for n, kind in REGISTRY.items() if kind.weighted)
+FIXED_OPS = tuple(n for n, kind in REGISTRY.items() if kind.fixed_stage)
+INT_BACKWARD_OPS = tuple(n for n, kind in REGISTRY.items() if kind.int_backward)
+HLS_BACKWARD_OPS = tuple(n for n, kind in REGISTRY.items() if kind.hls_backward)
 
 
 def op_of(layer) -> Op:

@@ -7,6 +7,8 @@ from .base import Op, window_fields, window_out_shape
 
 class AvgPool(Op):
     name = "avgpool"
+    keeps_format = True
+    error_keeps_format = True
     windowed = True
     fixed_stage = True
     int_backward = True  # the golden model spreads the error; the HLS BP pipeline has no kernel for it yet

@@ -19,6 +19,8 @@ class Op:
     int_backward = False  # the golden model propagates an integer error through it
     hls_backward = False  # the generated BP pipeline has a kernel for its error
     last_only = False  # only as the network's last layer (softmax)
+    keeps_format = False  # its output has its input's fixed-point format (no requantization of its own)
+    error_keeps_format = False  # backward never grows an error through it: its input error keeps the format
     fuses = False  # right after a conv/dense it is part of that unit's requantizer (ReLU)
     stage_resources: dict = {}  # what its fixed-rate stage needs beyond line buffer and logic (LRN: its table)
 
@@ -36,6 +38,10 @@ class Op:
     def backward(self, layer, x, y, dy, need_dx: bool = True):
         """(dx, {param: grad}) given the layer's input x, output y and output gradient dy."""
         raise NotImplementedError(f"layer {layer.name}: no reference backward for op {self.name}")
+
+    # ---- quantization (hilt.quant) -----------------------------------------------------------------
+    def calibrate(self, ql, layer, in_max: float) -> None:
+        """Fill in what the integer form needs beyond the formats (LRN: its table), given the input range."""
 
     # ---- golden integer model (hilt.golden) --------------------------------------------------------
     def int_forward(self, q, ql, layer, x: np.ndarray) -> np.ndarray:

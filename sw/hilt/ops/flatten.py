@@ -10,6 +10,8 @@ from .base import Op
 
 class Flatten(Op):
     name = "flatten"
+    keeps_format = True
+    error_keeps_format = True
     int_backward = True
     hls_backward = True
 

@@ -39,6 +39,11 @@ class Lrn(Op):
         back = win.channel_window_sum(t, after, before)
         return (dy * d ** -a["beta"] - (2 * a["alpha"] * a["beta"] / a["size"]) * x * back).astype(x.dtype), {}
 
+    def calibrate(self, ql, layer, in_max):
+        from ..quant.calibrate import lrn_table
+
+        lrn_table(ql, layer.attrs, in_max)
+
     def int_forward(self, q, ql, layer, x):
         from ..quant import requantize
         from ..quant.calibrate import LUT_SIZE

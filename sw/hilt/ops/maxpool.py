@@ -11,6 +11,8 @@ from .base import Op, window_fields, window_out_shape
 
 class MaxPool(Op):
     name = "maxpool"
+    keeps_format = True
+    error_keeps_format = True
     windowed = True
     fixed_stage = True
     int_backward = True

@@ -9,6 +9,8 @@ from .base import Op
 
 class Relu(Op):
     name = "relu"
+    keeps_format = True
+    error_keeps_format = True
     int_backward = True
     hls_backward = True
     fuses = True

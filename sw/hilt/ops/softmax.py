@@ -7,6 +7,7 @@ from .base import Op
 
 class Softmax(Op):
     name = "softmax"
+    keeps_format = True
     last_only = True
 
     def forward(self, layer, x):

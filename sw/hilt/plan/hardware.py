@@ -29,6 +29,7 @@ from pathlib import Path
 from ..errors import HiltError
 from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
+from ..ops import op_of
 
 UNIT_KINDS = ("fwd", "err", "grad")
 STORAGES = ("bram", "uram", "lutram", "deferred", "tied")
@@ -165,7 +166,7 @@ class HardwarePlan:
 def unit_matrix(layer: Layer, unit: str) -> tuple[int, int]:
     """(rows, cols) of a unit's matrix; pe must divide rows (per group for convs), simd cols."""
     w = layer.params["weight"]
-    if layer.op == "dense":
+    if not op_of(layer).windowed:  # dense
         return (w.shape[1], w.shape[0]) if unit == "err" else (w.shape[0], w.shape[1])
     o, cg, kh, kw = w.shape
     groups = int(layer.attrs.get("groups", 1))
@@ -177,14 +178,14 @@ def unit_matrix(layer: Layer, unit: str) -> tuple[int, int]:
 def pe_rows(layer: Layer, unit: str) -> int:
     """The count pe must divide: a PE never straddles two groups."""
     rows, _ = unit_matrix(layer, unit)
-    return rows // int(layer.attrs.get("groups", 1)) if layer.op == "conv" else rows
+    return rows // int(layer.attrs.get("groups", 1)) if op_of(layer).windowed else rows
 
 
 def tied_error(layer: Layer, first: bool, mode: str) -> bool:
     """A dense layer's error unit reads the forward unit's weight banks transposed: with the folding
     (pe, simd) swapped, each bank supplies exactly the pe x simd block the transposed product needs, so
     it shares the memory and the cycle count and is not searched separately."""
-    return mode == "train" and not first and layer.op == "dense"
+    return mode == "train" and not first and not op_of(layer).windowed
 
 
 def unit_kinds(net: Network, mode: str) -> list[tuple[str, str]]:
@@ -193,7 +194,7 @@ def unit_kinds(net: Network, mode: str) -> list[tuple[str, str]]:
     for i, layer in enumerate(net.weighted_layers()):
         out.append((layer.name, "fwd"))
         if mode == "train":
-            if i > 0 and layer.op == "conv":
+            if i > 0 and op_of(layer).windowed:  # a conv's error unit has a matrix of its own
                 out.append((layer.name, "err"))
             out.append((layer.name, "grad"))
     return out
