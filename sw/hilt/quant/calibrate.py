@@ -69,6 +69,16 @@ def _float_pass(net: Network, x, labels, stats: _Stats):
     stats.update(acts, errs, grads)
 
 
+CALIBRATION_IMAGES = 1000  # every command and experiment calibrates on this many training images
+
+
+def calibrate_on(net: Network, ds, bits: int = 8, images: int = CALIBRATION_IMAGES) -> QModel:
+    """The one quantization entry point of the commands and experiments: formats from the first ``images``
+    images of the training set ``ds`` and their labels (which set the error and gradient formats), so a
+    model quantizes the same whichever command asks."""
+    return quantize(net, ds.x[:images], bits=bits, labels=ds.y[:images])
+
+
 def quantize(net: Network, x: np.ndarray, bits: int = 8, labels: np.ndarray | None = None,
              chunk: int = 256, seed: int = 0) -> QModel:
     """Calibrate formats for ``net`` on images ``x`` and return the integer model."""
