@@ -92,7 +92,8 @@ def test_numerics_h_equals_the_python_primitives_at_the_corners(tmp_path):
         for bits in range(2, 65):
             cases.append(f"w {v} {bits} 0")
             expected.append(((v + (1 << (bits - 1))) % (1 << bits)) - (1 << (bits - 1)))  # exact two's complement
-            assert int(wrap(np.int64(v), bits)) == expected[-1]
+            with np.errstate(over="ignore"):  # v + 2^(bits-1) may wrap in int64: that is the point
+                assert int(wrap(np.int64(v), bits)) == expected[-1]
         for bits in (2, 8, 16, 32, 48):
             cases.append(f"s {v} {bits} 0")
             expected.append(int(saturate(np.int64(v), bits)))

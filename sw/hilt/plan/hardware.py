@@ -22,8 +22,7 @@ the project emits.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import HiltError
@@ -263,17 +262,7 @@ def parse_plan(obj: dict, net: Network, **defaults) -> HardwarePlan:
 
 
 def load_plan(path: str | Path, net: Network, **defaults) -> HardwarePlan:
-    try:
-        obj = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise HiltError(f"{path}: no such plan or folding file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise HiltError(f"{path}: not a JSON plan or folding file ({e})") from None
-    if not isinstance(obj, dict):
-        raise HiltError(f"{path}: a plan or folding file is a JSON object")
-    return parse_plan(obj, net, **defaults)
+    from ..ir.folding import read_json_object
 
-
-def with_target(plan: HardwarePlan, target: Target) -> HardwarePlan:
-    """The same plan on ``target`` (callers check ``unbuilt`` first)."""
-    return replace(plan, target=target.name)
+    return parse_plan(read_json_object(path, "plan or folding", "a plan, a `hilt dse` report or layer -> {pe, simd}"),
+                      net, **defaults)
