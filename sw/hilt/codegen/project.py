@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from ..accel.interface import Mode
 from ..errors import HiltError
 from ..ir import Layer
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "hls"
 LIBRARY = ROOT / "hw" / "hls" / "hilt"
 INIT_HEADER_MAX_PARAMS = 1_000_000  # larger models start from MODE_LOAD_WEIGHTS only (a header would be huge)
-MODES = {"infer": 0, "train_forward": 1, "backward": 2, "load_weights": 3}
+MODES = {m.name.lower(): int(m) for m in Mode}  # the accelerator interface's modes (hilt.accel.interface)
 MODE_DOCS = {"infer": "images in, logits out",
              "train_forward": "images in, every layer's output (taps) out, input first, logits last",
              "backward": "per sample taps + logits error in, errors out (last layer first); then the gradients",
@@ -241,8 +242,12 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
     name = _c_name(name or net.name)
     layers = q.compute_layers()
     ctx_layers = []
-    for i, (ql, layer) in enumerate(q.pairs()):
-        ctx_layers.append(_layer_context(q, ql, layer, plan, _c_name(layer.name), f"s{i}", f"u{i + 1}"))
+    pairs = q.pairs()
+    for i, (ql, layer) in enumerate(pairs):  # streams named for what they carry: conv1_in, conv1_out, logits
+        cname = _c_name(layer.name)
+        nxt = _c_name(pairs[i + 1][1].name) + "_in" if i + 1 < len(pairs) else "logits"
+        ctx = _layer_context(q, ql, layer, plan, cname, f"{cname}_in", f"{cname}_out")
+        ctx_layers.append({**ctx, "in_stream": f"{cname}_in", "out_stream": f"{cname}_out", "next_stream": nxt})
     backward = _backward_context(q, ctx_layers, plan) if _has_backward(q) else None
     init = _init_context(q) if net.param_count <= INIT_HEADER_MAX_PARAMS else None
     tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]

@@ -34,10 +34,9 @@ from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
 from .boards import RESOURCES, Board
 from ..ops import op_of
+from ..quant.formats import ERR_BITS, GRAD_ACC_BITS
 from .perf import fold, fused_relu, own_stage, ppc_of, stash_depths, tied_error, unit_matrix, units_of
 
-GRAD_ACC_BITS = 48  # on-chip weight-gradient accumulators (docs/numerics.md)
-ERR_BITS = 16
 
 BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 URAM_SHAPE = (4096, 72)

@@ -29,12 +29,11 @@ from ..errors import HiltError
 from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
 from ..ops import op_of
+from ..quant.formats import ERR_BITS, GRAD_ACC_BITS  # errors travel as 16-bit words, gradients accumulate in 48
 
 UNIT_KINDS = ("fwd", "err", "grad")
 STORAGES = ("bram", "uram", "lutram", "deferred", "tied")
 STASHES = ("lutram", "bram", "uram", "ddr")
-GRAD_ACC_BITS = 48  # on-chip weight-gradient accumulators (docs/numerics.md)
-ERR_BITS = 16  # errors travel as 16-bit words
 FIFO_DEPTH = 2  # beats between two stages: a ping and a pong
 
 
