@@ -257,8 +257,10 @@ def load_quantized(path) -> "object":
     regular_file(Path(path), "quantized model", "write one with `hilt quantize`")
     try:
         q = QModel.load(path)
-    except HiltError:
-        raise
+    except HiltError as err:  # the model's own checks (layer names) do not name the file
+        if str(path) in str(err):
+            raise
+        raise HiltError(f"{path}: {err}; write the file again with `hilt quantize`") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, EOFError) as err:
         raise HiltError(f"{path}: not a quantized model written by `hilt quantize` ({_first_line(err)})") from None
     if len(q.layers) != len(q.network.layers):

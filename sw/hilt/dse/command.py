@@ -25,6 +25,12 @@ def register(sub) -> None:
                    help="train: samples between weight updates; each batch drains the pipeline and exchanges "
                         "gradients and weights with the host (default 32)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="operand width (default 8)")
+    p.add_argument("--target", choices=("hls", "model"), default="hls",
+                   help="hls: only what the generated HLS code builds (one value per stream beat, one pixel per "
+                        "cycle into window generators, BRAM/LUTRAM, unfolded gradient units), so every figure is "
+                        "a property of the code `hilt compile` emits; model: the full streaming architecture of "
+                        "docs/dse.md (pixel-wide streams, multi-pixel windows, URAM, DDR stashes), which the "
+                        "generator does not build yet (default hls)")
     p.add_argument("--cap", type=open_fraction, default=0.8, help="utilisation cap per resource (default 0.8)")
     p.add_argument("--target-fps", type=positive_float, metavar="N", help="choose the cheapest design reaching N samples/s")
     p.add_argument("--json", metavar="FILE", help="front and chosen design as JSON")
@@ -36,6 +42,7 @@ def cmd_dse(args) -> int:
     from ..commands.common import write_json
     from . import report
     from .boards import load_board
+    from ..plan import TARGETS
     from .search import Space, search
 
     if not 0 < args.cap <= 1:
@@ -50,9 +57,9 @@ def cmd_dse(args) -> int:
     board = load_board(args.board)
     board.check_clock(args.freq)
     net = _network(args.model)
-    space = Space(net, board, args.freq, args.mode, args.bits, batch=args.batch)
+    space = Space(net, board, args.freq, args.mode, args.bits, batch=args.batch, target=TARGETS[args.target])
     result = search(space, args.cap, args.target_fps)
-    print(report.limit_line(result, board, args.freq, args.mode, args.bits, net.name))
+    print(report.limit_line(result, board, args.freq, args.mode, args.bits, net.name) + f"; target {args.target}")
     print(report.front_table(result, board))
     if len(report.shown_designs(result)) < len(result.front):
         print(f"({len(report.shown_designs(result))} of the {len(result.front)} designs on the front; --json has all)")
@@ -67,11 +74,8 @@ def cmd_dse(args) -> int:
 def _network(spec: str):
     """The search needs shapes only: a zoo model is built directly rather than through its ONNX round trip
     (which takes seconds for AlexNet's 61 M parameters); files go through the importer as everywhere."""
-    from pathlib import Path
-
     from .. import zoo
     from ..loading import load_network
-
     from ..validate import exists
 
     if not exists(spec) and spec in zoo.names():

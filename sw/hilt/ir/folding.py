@@ -13,9 +13,10 @@ whose ``chosen.folding`` holds that mapping.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import HiltError
 from .graph import Layer, Network
@@ -29,13 +30,10 @@ class LayerFolding:
 
 def matrix_shape(layer: Layer) -> tuple[int, int]:
     """(rows, cols) of the layer's weight matrix as the matrix-vector unit sees it."""
-    w = layer.params["weight"]
-    if layer.op == "conv":
-        o, i_g, kh, kw = w.shape
-        return o, i_g * kh * kw
-    if layer.op == "dense":
-        return w.shape[0], w.shape[1]
-    raise ValueError(f"layer {layer.name}: {layer.op} has no weight matrix")
+    if not layer.weighted:
+        raise ValueError(f"layer {layer.name}: {layer.op} has no weight matrix")
+    w = layer.params["weight"]  # conv (O, C/G, kh, kw), dense (out, in): one row per output
+    return w.shape[0], int(np.prod(w.shape[1:]))
 
 
 def _divisors(n: int) -> list[int]:
@@ -95,13 +93,20 @@ def parse_folding(obj: dict, net: Network) -> dict[str, LayerFolding]:
     return folding
 
 
-def load_folding(path: str | Path, net: Network) -> dict[str, LayerFolding]:
+def read_json_object(path: str | Path, what: str, shape: str) -> dict:
+    """A JSON object from ``path``, read through hilt.validate (a regular file of bounded size, strict JSON);
+    a missing file, bad JSON or another JSON value is one HiltError line naming ``what`` the file should be
+    and its ``shape``."""
     from ..validate import read_json
 
-    obj = read_json(path, "folding file", "give {layer: {pe, simd}} or a `hilt dse --json` report")
+    obj = read_json(path, f"{what} file", f"give a JSON object of {shape}")
     if not isinstance(obj, dict):
-        raise HiltError(f"{path}: a folding file is a JSON object of layer -> {{pe, simd}}")
-    return parse_folding(obj, net)
+        raise HiltError(f"{path}: a {what} file is a JSON object of {shape}")
+    return obj
+
+
+def load_folding(path: str | Path, net: Network) -> dict[str, LayerFolding]:
+    return parse_folding(read_json_object(path, "folding", "layer -> {pe, simd}"), net)
 
 
 def folding_to_json(folding: dict[str, LayerFolding]) -> dict:
