@@ -433,6 +433,33 @@ def test_bad_folding_refused(text, fragment, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]
 
 
+def _plan_json(edit) -> dict:
+    from hilt import zoo
+    from hilt.plan import default_plan
+
+    plan = default_plan(zoo.network("lenet5")).to_json()
+    edit(plan)
+    return plan
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda p: p["layers"][0]["units"]["fwd"].update(pe=0), "conv1.fwd.pe is 0"),
+    (lambda p: p["layers"][0]["units"]["fwd"].update(simd="x"), "conv1.fwd.simd"),
+    (lambda p: p["layers"][0]["units"]["fwd"].update(storage="flash"), "conv1.fwd.storage"),
+    (lambda p: p["layers"][0]["units"].update(bwd={}), "conv1 unit is 'bwd'"),
+    (lambda p: p.update(target="asic"), "plan target"),
+    (lambda p: p.update(layers=[1]), "not a hardware plan"),
+    (lambda p: p["layers"][1]["units"].update(fwd={}), "has no matrix units"),
+    (lambda p: p["layers"][0].update(fifo_depth=-1), "conv1.fifo_depth"),
+    (lambda p: p.clear() or p.update(chosen={"plan": 3}), "not a JSON object"),
+])
+def test_bad_plan_refused(edit, fragment, tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(_plan_json(edit)))
+    refused(["compile", "lenet5", "-o", tmp_path / "p", "--plan", plan, "--calib", 8], fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
+
+
 def _corrupt_npz(path: Path, kind: str):
     if kind == "garbage":
         path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
