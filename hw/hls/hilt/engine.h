@@ -1,0 +1,381 @@
+// hilt HLS kernel library: the layer-sequential engine (PipeCNN-style) for models whose weights live in DDR.
+//
+// One engine runs any network whose layers fit its limits: the host writes a list of layer descriptors
+// (docs/engine.md: op, shapes, stride, pads, groups, shift, DDR offsets of input, weights, bias, output)
+// to DDR and starts `engine_run` with the descriptors' address and count. Each descriptor runs as one
+// dataflow region of seven processes over FIFOs of declared depth:
+//
+//   read_input  --x_s-->  mac_unit --acc_s--> requant_unit --res_s--+
+//      |  \---pool_s--> pool_unit ---------------------pout_s-------+--> write_unit
+//      \------lrn_s---> lrn_unit  ---------------------lout_s-------+
+//   read_params --w_s/b_s--> mac_unit,   --lut_s--> lrn_unit
+//
+// Every stream has one producer and one consumer, each consumer reads a stream in the order its
+// producer writes it, and the graph has no cycle, so the region runs to completion at any depth >= 1.
+// Processes a descriptor does not use return at once. Numerics: docs/numerics.md (bit-exact with the
+// golden model); activations are int8 in CHW order in DDR, so a flatten is the identity.
+#ifndef HILT_ENGINE_H
+#define HILT_ENGINE_H
+
+#include <stdint.h>
+
+#include "engine_dataflow.h"
+#include "numerics.h"
+
+// Synthesis parameters (the DSE chooses them; docs/engine.md). Each layer is checked against them on
+// the host before its descriptor is written.
+#ifndef HILT_ENGINE_VEC
+#define HILT_ENGINE_VEC 8  // input channels per MAC lane per cycle
+#endif
+#ifndef HILT_ENGINE_LANE
+#define HILT_ENGINE_LANE 16  // output channels computed at once
+#endif
+#ifndef HILT_ENGINE_TILE_BYTES
+#define HILT_ENGINE_TILE_BYTES 65536  // on-chip input tile (a band of rows of one group's channels)
+#endif
+#ifndef HILT_ENGINE_OBUF_PIX
+#define HILT_ENGINE_OBUF_PIX 4096  // output pixels per lane of one band
+#endif
+#ifndef HILT_ENGINE_WBUF_VECS
+#define HILT_ENGINE_WBUF_VECS 512  // weight vectors of one lane block kept for the band's later pixels
+#endif
+
+namespace hilt {
+namespace engine {
+
+const int VEC = HILT_ENGINE_VEC;
+const int LANE = HILT_ENGINE_LANE;
+const int TILE_BYTES = HILT_ENGINE_TILE_BYTES;
+const int OBUF_PIX = HILT_ENGINE_OBUF_PIX;
+const int WBUF_VECS = HILT_ENGINE_WBUF_VECS;
+const int LUT_SIZE = 1024;       // LRN table entries (docs/numerics.md)
+const int ACC_BITS = 32;         // accumulator of 8-bit operands
+const int BITS = 8;              // activation and weight width
+const int16_t POOL_FILL = -32768;  // max-pool padding: below every int8, never the maximum
+
+enum Op { OP_CONV = 1, OP_MAXPOOL = 2, OP_LRN = 3 };
+enum Flag { FLAG_RELU = 1 };
+
+// Descriptor: DESC_WORDS little-endian 32-bit words; the word index of each field.
+enum Field {
+  D_OP, D_FLAGS, D_C, D_H, D_W, D_O, D_HO, D_WO, D_KH, D_KW, D_SH, D_SW, D_PT, D_PL, D_G, D_SHIFT,
+  D_LUT_SHIFT, D_LRN_SIZE, D_BAND, D_IN, D_WT, D_BIAS, D_OUT, DESC_WORDS = 32
+};
+
+struct desc_t {
+  int op, flags, c, h, w, o, ho, wo, kh, kw, sh, sw, pt, pl, g, shift, lut_shift, lrn_size, band;
+  uint32_t in, wt, bias, out;  // byte offsets from the masters' base addresses
+};
+
+struct vec_t {  // VEC input channels at one window position
+  int8_t v[VEC];
+};
+struct wvec_t {  // the weights LANE lanes multiply with one vec_t
+  int8_t w[LANE][VEC];
+};
+struct accv_t {  // LANE wrapped accumulators of one output pixel
+  int32_t a[LANE];
+};
+
+inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+/// Input rows [lo, hi) a band of output rows [r0, r1) of a strided window reads (clipped to the map).
+inline void band_rows(const desc_t &d, int r0, int r1, int &lo, int &hi) {
+  lo = r0 * d.sh - d.pt;
+  hi = (r1 - 1) * d.sh - d.pt + d.kh;
+  lo = lo < 0 ? 0 : lo;
+  hi = hi > d.h ? d.h : hi;
+}
+
+inline void load_desc(const uint32_t *mem, desc_t &d) {
+  uint32_t w[DESC_WORDS];
+  for (int i = 0; i < DESC_WORDS; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    w[i] = mem[i];
+  }
+  d.op = (int)w[D_OP], d.flags = (int)w[D_FLAGS], d.c = (int)w[D_C], d.h = (int)w[D_H], d.w = (int)w[D_W];
+  d.o = (int)w[D_O], d.ho = (int)w[D_HO], d.wo = (int)w[D_WO], d.kh = (int)w[D_KH], d.kw = (int)w[D_KW];
+  d.sh = (int)w[D_SH], d.sw = (int)w[D_SW], d.pt = (int)w[D_PT], d.pl = (int)w[D_PL], d.g = (int)w[D_G];
+  d.shift = (int32_t)w[D_SHIFT], d.lut_shift = (int)w[D_LUT_SHIFT], d.lrn_size = (int)w[D_LRN_SIZE];
+  d.band = (int)w[D_BAND], d.in = w[D_IN], d.wt = w[D_WT], d.bias = w[D_BIAS], d.out = w[D_OUT];
+}
+
+/// Burst copy of n bytes from DDR into an on-chip buffer.
+inline void burst_read(const int8_t *mem, uint32_t addr, int8_t *dst, int n) {
+  for (int i = 0; i < n; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    dst[i] = mem[addr + i];
+  }
+}
+
+// ---- memory-read unit: input tiles -> window vectors (conv/dense), pool windows, LRN channel windows ----
+inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_s, hls::stream<int16_t> &pool_s,
+                       hls::stream<int8_t> &lrn_s) {
+  int8_t tile[TILE_BYTES];
+  if (d.op == OP_CONV) {
+    const int cg = d.c / d.g, og = d.o / d.g, cv = ceil_div(cg, VEC), blocks = ceil_div(og, LANE);
+    for (int g = 0; g < d.g; g++)
+      for (int r0 = 0; r0 < d.ho; r0 += d.band) {
+        const int r1 = r0 + d.band < d.ho ? r0 + d.band : d.ho;
+        int lo, hi;
+        band_rows(d, r0, r1, lo, hi);
+        const int rows = hi - lo;
+        for (int c = 0; c < cg; c++)  // one burst per channel: its band rows are contiguous in CHW
+          burst_read(mem, d.in + ((uint32_t)(g * cg + c) * d.h + lo) * d.w, tile + c * rows * d.w, rows * d.w);
+        for (int b = 0; b < blocks; b++)  // the tile is re-read from chip memory for every lane block
+          for (int r = r0; r < r1; r++)
+            for (int x = 0; x < d.wo; x++)
+              for (int cb = 0; cb < cv; cb++)
+                for (int i = 0; i < d.kh; i++)
+                  for (int j = 0; j < d.kw; j++) {
+                    HILT_HLS(PIPELINE II = 1)
+                    const int iy = r * d.sh - d.pt + i, ix = x * d.sw - d.pl + j;
+                    const bool in_map = iy >= 0 && iy < d.h && ix >= 0 && ix < d.w;
+                    vec_t v;
+                    for (int k = 0; k < VEC; k++) {
+                      const int c = cb * VEC + k;
+                      v.v[k] = in_map && c < cg ? tile[(c * rows + iy - lo) * d.w + ix] : (int8_t)0;
+                    }
+                    x_s.write(v);
+                  }
+      }
+  } else if (d.op == OP_MAXPOOL) {
+    for (int c = 0; c < d.c; c++) {  // one channel plane at a time
+      burst_read(mem, d.in + (uint32_t)c * d.h * d.w, tile, d.h * d.w);
+      for (int r = 0; r < d.ho; r++)
+        for (int x = 0; x < d.wo; x++)
+          for (int i = 0; i < d.kh; i++)
+            for (int j = 0; j < d.kw; j++) {
+              HILT_HLS(PIPELINE II = 1)
+              const int iy = r * d.sh - d.pt + i, ix = x * d.sw - d.pl + j;
+              const bool in_map = iy >= 0 && iy < d.h && ix >= 0 && ix < d.w;
+              pool_s.write(in_map ? (int16_t)tile[iy * d.w + ix] : POOL_FILL);
+            }
+    }
+  } else if (d.op == OP_LRN) {
+    const int before = (d.lrn_size - 1) / 2;
+    for (int r0 = 0; r0 < d.h; r0 += d.band) {  // a band of rows of every channel
+      const int rows = r0 + d.band < d.h ? d.band : d.h - r0, n = rows * d.w;
+      for (int c = 0; c < d.c; c++) burst_read(mem, d.in + ((uint32_t)c * d.h + r0) * d.w, tile + c * n, n);
+      for (int c = 0; c < d.c; c++)
+        for (int p = 0; p < n; p++)
+          for (int k = 0; k < d.lrn_size; k++) {
+            HILT_HLS(PIPELINE II = 1)
+            const int cc = c - before + k;
+            lrn_s.write(cc >= 0 && cc < d.c ? tile[cc * n + p] : (int8_t)0);
+          }
+    }
+  }
+}
+
+// ---- memory-read unit, second master: packed weights and biases (conv/dense), the LRN table ----
+inline void read_params(const int8_t *mem, const desc_t d, hls::stream<wvec_t> &w_s, hls::stream<int32_t> &b_s,
+                        hls::stream<int16_t> &lut_s) {
+  if (d.op == OP_CONV) {
+    const int cg = d.c / d.g, og = d.o / d.g, kv = ceil_div(cg, VEC) * d.kh * d.kw, blocks = ceil_div(og, LANE);
+    for (int g = 0; g < d.g; g++)
+      for (int r0 = 0; r0 < d.ho; r0 += d.band)  // a layer of several bands reads its weights once per band
+        for (int b = 0; b < blocks; b++) {
+          const uint32_t block = (uint32_t)g * blocks + b;
+          for (int l = 0; l < LANE; l++) {
+            HILT_HLS(PIPELINE II = 1)
+            const uint32_t a = d.bias + (block * LANE + l) * 4;
+            b_s.write((int32_t)((uint32_t)(uint8_t)mem[a] | (uint32_t)(uint8_t)mem[a + 1] << 8 |
+                                (uint32_t)(uint8_t)mem[a + 2] << 16 | (uint32_t)(uint8_t)mem[a + 3] << 24));
+          }
+          const uint32_t base = d.wt + block * (uint32_t)kv * LANE * VEC;
+          for (int k = 0; k < kv; k++) {
+            HILT_HLS(PIPELINE II = 1)
+            wvec_t w;
+            for (int l = 0; l < LANE; l++)
+              for (int v = 0; v < VEC; v++) w.w[l][v] = mem[base + ((uint32_t)k * LANE + l) * VEC + v];
+            w_s.write(w);
+          }
+        }
+  } else if (d.op == OP_LRN) {
+    for (int i = 0; i < LUT_SIZE; i++) {
+      HILT_HLS(PIPELINE II = 1)
+      const uint32_t a = d.wt + 2 * i;
+      lut_s.write((int16_t)((uint16_t)(uint8_t)mem[a] | (uint16_t)(uint8_t)mem[a + 1] << 8));
+    }
+  }
+}
+
+// ---- conv/dense unit: LANE x VEC multiply-accumulates per cycle ----
+inline void mac_unit(const desc_t d, hls::stream<vec_t> &x_s, hls::stream<wvec_t> &w_s, hls::stream<int32_t> &b_s,
+                     hls::stream<accv_t> &acc_s) {
+  if (d.op != OP_CONV) return;
+  wvec_t wbuf[WBUF_VECS];  // a lane block's weights, streamed in with the band's first pixel
+  const int cg = d.c / d.g, og = d.o / d.g, kv = ceil_div(cg, VEC) * d.kh * d.kw, blocks = ceil_div(og, LANE);
+  for (int g = 0; g < d.g; g++)
+    for (int r0 = 0; r0 < d.ho; r0 += d.band) {
+      const int npix = (r0 + d.band < d.ho ? d.band : d.ho - r0) * d.wo;
+      for (int b = 0; b < blocks; b++) {
+        acc_t bias[LANE];
+        for (int l = 0; l < LANE; l++) bias[l] = b_s.read();
+        for (int p = 0; p < npix; p++) {
+          acc_t acc[LANE];
+          HILT_HLS(ARRAY_PARTITION variable = acc complete)
+          for (int l = 0; l < LANE; l++) acc[l] = bias[l];
+          for (int k = 0; k < kv; k++) {
+            HILT_HLS(PIPELINE II = 1)
+            const vec_t x = x_s.read();
+            wvec_t w;
+            if (p == 0) {
+              w = w_s.read();
+              if (npix > 1) wbuf[k] = w;  // the host checks kv <= WBUF_VECS for such layers
+            } else {
+              w = wbuf[k];
+            }
+            for (int l = 0; l < LANE; l++)
+              for (int v = 0; v < VEC; v++) acc[l] += (acc_t)w.w[l][v] * (acc_t)x.v[v];
+          }
+          accv_t out;
+          for (int l = 0; l < LANE; l++) out.a[l] = (int32_t)wrap(acc[l], ACC_BITS);
+          acc_s.write(out);
+        }
+      }
+    }
+}
+
+// ---- requantize + ReLU, then lane-major to channel-major (each channel's band is contiguous in DDR) ----
+inline void requant_unit(const desc_t d, hls::stream<accv_t> &acc_s, hls::stream<int8_t> &res_s) {
+  if (d.op != OP_CONV) return;
+  int8_t obuf[LANE][OBUF_PIX];
+  HILT_HLS(ARRAY_PARTITION variable = obuf complete dim = 1)
+  const int og = d.o / d.g, blocks = ceil_div(og, LANE);
+  const bool relu = d.flags & FLAG_RELU;
+  for (int g = 0; g < d.g; g++)
+    for (int r0 = 0; r0 < d.ho; r0 += d.band) {
+      const int npix = (r0 + d.band < d.ho ? d.band : d.ho - r0) * d.wo;
+      for (int b = 0; b < blocks; b++) {
+        for (int p = 0; p < npix; p++) {
+          HILT_HLS(PIPELINE II = 1)
+          const accv_t a = acc_s.read();
+          for (int l = 0; l < LANE; l++) {
+            const data_t y = requantize(a.a[l], d.shift, BITS);
+            obuf[l][p] = (int8_t)(relu && y < 0 ? 0 : y);
+          }
+        }
+        const int valid = og - b * LANE < LANE ? og - b * LANE : LANE;  // padded lanes are dropped
+        for (int l = 0; l < valid; l++)
+          for (int p = 0; p < npix; p++) {
+            HILT_HLS(PIPELINE II = 1)
+            res_s.write(obuf[l][p]);
+          }
+      }
+    }
+}
+
+// ---- max-pool (any kernel/stride, overlapping 3/2 included), ReLU optional ----
+inline void pool_unit(const desc_t d, hls::stream<int16_t> &pool_s, hls::stream<int8_t> &pout_s) {
+  if (d.op != OP_MAXPOOL) return;
+  const int n = d.c * d.ho * d.wo, k = d.kh * d.kw;
+  for (int i = 0; i < n; i++) {
+    int16_t m = POOL_FILL;
+    for (int j = 0; j < k; j++) {
+      HILT_HLS(PIPELINE II = 1)
+      const int16_t v = pool_s.read();
+      m = v > m ? v : m;
+    }
+    pout_s.write((int8_t)((d.flags & FLAG_RELU) && m < 0 ? 0 : m));
+  }
+}
+
+// ---- LRN, the golden model's hardware method: sum of squares, table lookup, one multiply ----
+inline void lrn_unit(const desc_t d, hls::stream<int16_t> &lut_s, hls::stream<int8_t> &lrn_s,
+                     hls::stream<int8_t> &lout_s) {
+  if (d.op != OP_LRN) return;
+  int16_t lut[LUT_SIZE];
+  for (int i = 0; i < LUT_SIZE; i++) lut[i] = lut_s.read();
+  const int before = (d.lrn_size - 1) / 2, n = d.c * d.h * d.w;
+  for (int i = 0; i < n; i++) {
+    int32_t s = 0;
+    int8_t centre = 0;
+    for (int k = 0; k < d.lrn_size; k++) {
+      HILT_HLS(PIPELINE II = 1)
+      const int8_t v = lrn_s.read();
+      s += (int32_t)v * v;
+      if (k == before) centre = v;
+    }
+    const int32_t idx = (s >> d.lut_shift) < LUT_SIZE - 1 ? (s >> d.lut_shift) : LUT_SIZE - 1;
+    lout_s.write((int8_t)requantize((acc_t)centre * lut[idx], d.shift, BITS));
+  }
+}
+
+// ---- memory-write unit: contiguous runs of each channel's output ----
+inline void write_unit(int8_t *mem, const desc_t d, hls::stream<int8_t> &res_s, hls::stream<int8_t> &pout_s,
+                       hls::stream<int8_t> &lout_s) {
+  if (d.op == OP_CONV) {
+    const int og = d.o / d.g, blocks = ceil_div(og, LANE);
+    for (int g = 0; g < d.g; g++)
+      for (int r0 = 0; r0 < d.ho; r0 += d.band) {
+        const int npix = (r0 + d.band < d.ho ? d.band : d.ho - r0) * d.wo;
+        for (int b = 0; b < blocks; b++) {
+          const int valid = og - b * LANE < LANE ? og - b * LANE : LANE;
+          for (int l = 0; l < valid; l++) {
+            const uint32_t base = d.out + ((uint32_t)(g * og + b * LANE + l) * d.ho + r0) * d.wo;
+            for (int p = 0; p < npix; p++) {
+              HILT_HLS(PIPELINE II = 1)
+              mem[base + p] = res_s.read();
+            }
+          }
+        }
+      }
+  } else if (d.op == OP_MAXPOOL) {
+    const int n = d.c * d.ho * d.wo;
+    for (int i = 0; i < n; i++) {
+      HILT_HLS(PIPELINE II = 1)
+      mem[d.out + i] = pout_s.read();
+    }
+  } else if (d.op == OP_LRN) {
+    for (int r0 = 0; r0 < d.h; r0 += d.band) {
+      const int n = (r0 + d.band < d.h ? d.band : d.h - r0) * d.w;
+      for (int c = 0; c < d.c; c++)
+        for (int p = 0; p < n; p++) {
+          HILT_HLS(PIPELINE II = 1)
+          mem[d.out + ((uint32_t)c * d.h + r0) * d.w + p] = lout_s.read();
+        }
+    }
+  }
+}
+
+/// One descriptor: one dataflow region. Producers are listed before their consumers (the sequential
+/// fallback of engine_dataflow.h runs them in this order).
+inline void run_layer(const int8_t *act_in, const int8_t *params, int8_t *act_out, const desc_t d) {
+  HILT_DATAFLOW_BEGIN();
+  HILT_STREAM(vec_t, x_s, 4);
+  HILT_STREAM(wvec_t, w_s, 4);
+  HILT_STREAM(int32_t, b_s, LANE);
+  HILT_STREAM(int16_t, lut_s, 2);
+  HILT_STREAM(accv_t, acc_s, 2);
+  HILT_STREAM(int8_t, res_s, 64);
+  HILT_STREAM(int16_t, pool_s, 16);
+  HILT_STREAM(int8_t, pout_s, 64);
+  HILT_STREAM(int8_t, lrn_s, 16);
+  HILT_STREAM(int8_t, lout_s, 64);
+  HILT_PROCESS(read_input(act_in, d, x_s, pool_s, lrn_s));
+  HILT_PROCESS(read_params(params, d, w_s, b_s, lut_s));
+  HILT_PROCESS(mac_unit(d, x_s, w_s, b_s, acc_s));
+  HILT_PROCESS(requant_unit(d, acc_s, res_s));
+  HILT_PROCESS(pool_unit(d, pool_s, pout_s));
+  HILT_PROCESS(lrn_unit(d, lut_s, lrn_s, lout_s));
+  HILT_PROCESS(write_unit(act_out, d, res_s, pout_s, lout_s));
+  HILT_DATAFLOW_END();
+}
+
+/// The engine: run `count` descriptors from `descs`, one layer after another; every layer's output stays
+/// in DDR. act_in, params and act_out are the same DDR buffer seen through three AXI4 masters.
+inline void run(const int8_t *act_in, const int8_t *params, int8_t *act_out, const uint32_t *descs,
+                uint32_t count) {
+  for (uint32_t i = 0; i < count; i++) {
+    desc_t d;
+    load_desc(descs + i * DESC_WORDS, d);
+    run_layer(act_in, params, act_out, d);
+  }
+}
+
+}  // namespace engine
+}  // namespace hilt
+
+#endif  // HILT_ENGINE_H
