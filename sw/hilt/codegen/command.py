@@ -25,7 +25,11 @@ def register(sub) -> None:
     p.add_argument("--folding", metavar="JSON", help="per-layer {pe, simd}, or a `hilt dse --json` report")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     add_data_argument(p)
-    p.add_argument("--calib", type=positive_int, default=256, help="calibration images (default 256)")
+    p.add_argument("--calib", type=positive_int, help="calibration images (default 256; the layer-sequential "
+                                                          "engine takes fewer for big models, 4 GMAC of float work)")
+    from ..engine.command import add_engine_argument
+
+    add_engine_argument(p)
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("csim", help="compile a generated project with g++ and compare it with the golden model",
@@ -56,9 +60,15 @@ def cmd_compile(args) -> int:
     from ..ir.folding import load_folding
     from .project import compile_project
 
+    if args.engine != "streaming":
+        from ..engine.command import compile_engine
+
+        done = compile_engine(args)
+        if done is not None:
+            return done
     board = load_board(args.board)
     board.check_clock(args.freq)
-    q = load_quantized(args.model, args.data, args.bits, args.calib)
+    q = load_quantized(args.model, args.data, args.bits, args.calib or 256)
     folding = load_folding(args.folding, q.network) if args.folding else None
     manifest = compile_project(q, args.output, board, args.freq, folding, source=args.model)
     q.save(Path(args.output) / "qmodel.npz")

@@ -294,3 +294,39 @@ def physical_limits(net: Network, board, freq_mhz: float) -> dict:
 # PipeCNN's published AlexNet figures (Wang et al., PipeCNN, FPT 2017 and the project's README).
 PIPECNN = ({"board": "DE5-net (Stratix-V A7)", "ms": 15.0, "mhz": 198.0, "dsp": 247},
            {"board": "DE5a-net (Arria-10 1150)", "ms": 5.0, "mhz": 218.0, "dsp": 683})
+
+
+# ---- `hilt dse MODEL --engine sequential` ------------------------------------------------------------
+def report_lines(net: Network, board, freq_mhz: float, best: dict) -> list[str]:
+    """The per-step roofline table, the total, PipeCNN's figures per DSP and the board's limits."""
+    from ..commands.common import table
+
+    cfg, res = best["config"], best["resources"]
+    rows = [[r["step"], r["op"], str(r["band"]), f"{r['macs'] / 1e6:,.1f}", f"{r['compute_cycles']:,}",
+             f"{r['memory_cycles']:,}", r["bound"], f"{r['ms']:.3f}"] for r in best["steps"]]
+    rows.append(["total", "", "", f"{net.macs / 1e6:,.1f}", "", "", "", f"{best['ms']:.3f}"])
+    lines = [f"{net.name} on the layer-sequential engine, {board.name} at {freq_mhz:g} MHz: VEC {cfg['vec']} x LANE "
+             f"{cfg['lane']} ({cfg['vec'] * cfg['lane']} MACs/cycle), {cfg['tile_bytes'] // 1024} KiB input tile; "
+             f"{res['dsp']} DSP, {res['bram18']} BRAM18, {res['lut']:,} LUT",
+             table(rows, ["step", "op", "band", "MMAC", "compute cyc", "memory cyc", "bound", "ms"],
+                   right={2, 3, 4, 5, 7})]
+    gmacs = net.macs / (best["ms"] * 1e-3) / 1e9
+    lines.append(f"{best['ms']:.2f} ms per image ({1e3 / best['ms']:.1f} images/s, {gmacs:.1f} GMAC/s, "
+                 f"{gmacs * 1e3 / max(1, res['dsp']):.2f} GMAC/s per 1,000 DSP)")
+    for p in PIPECNN:
+        pg = net.macs / (p["ms"] * 1e-3) / 1e9
+        lines.append(f"  PipeCNN on {p['board']}: {p['ms']:g} ms at {p['mhz']:g} MHz with {p['dsp']} DSP "
+                     f"({pg * 1e3 / p['dsp']:.2f} GMAC/s per 1,000 DSP); this design is {p['ms'] / best['ms']:.2f}x "
+                     f"its speed, {(gmacs / res['dsp']) / (pg / p['dsp']):.2f}x per DSP")
+    lim = physical_limits(net, board, freq_mhz)
+    lines.append(f"  board limits: all {board.resources['dsp']:,} DSPs at {freq_mhz:g} MHz: {lim['compute_ms']:.2f} ms "
+                 f"per image ({lim['compute_ms'] / best['ms']:.0%} of this design's time); the dense weights "
+                 f"({lim['dense_weight_bytes'] / 2**20:.1f} MiB) at the full {board.ddr_bandwidth_gbps:g} GB/s DDR: "
+                 f"{lim['dense_weights_ms']:.2f} ms")
+    return lines
+
+
+def report_json(net: Network, board, freq_mhz: float, best: dict) -> dict:
+    lim = physical_limits(net, board, freq_mhz)
+    return {"engine": "sequential", "model": net.name, "board": board.name, "freq_mhz": freq_mhz, **best,
+            "limits": lim, "pipecnn": list(PIPECNN)}
