@@ -2,13 +2,13 @@
 //
 // One engine runs any network whose layers fit its limits: the host writes a list of layer descriptors
 // (docs/engine.md: op, shapes, stride, pads, groups, shift, DDR offsets of input, weights, bias, output)
-// to DDR and starts `engine_run` with the descriptors' address and count. Each descriptor runs as one
-// dataflow region of seven processes over FIFOs of declared depth:
+// to DDR and starts the engine with the descriptors' address and count. Each descriptor runs as one
+// dataflow region of eight processes over FIFOs of declared depth:
 //
-//   read_input  --x_s-->  mac_unit --acc_s--> requant_unit --res_s--+
-//      |  \---pool_s--> pool_unit ---------------------pout_s-------+--> write_unit
-//      \------lrn_s---> lrn_unit  ---------------------lout_s-------+
-//   read_params --w_s/b_s--> mac_unit,   --lut_s--> lrn_unit
+//   read_input --x_s--> mac_unit --acc_s--> requant_unit --lv_s--> transpose_unit --res_s--+
+//      |  \--pool_s--> pool_unit ------------------------------------------pout_s-------+--> write_unit
+//      \-----lrn_s---> lrn_unit  ------------------------------------------lout_s-------+
+//   read_params --w_s, b_s--> mac_unit;  --lut_s--> lrn_unit
 //
 // Every stream has one producer and one consumer, each consumer reads a stream in the order its
 // producer writes it, and the graph has no cycle, so the region runs to completion at any depth >= 1.
@@ -21,6 +21,7 @@
 
 #include "engine_dataflow.h"
 #include "numerics.h"
+#include "stream.h"
 
 // Synthesis parameters (the DSE chooses them; docs/engine.md). Each layer is checked against them on
 // the host before its descriptor is written.
@@ -76,6 +77,12 @@ struct wvec_t {  // the weights LANE lanes multiply with one vec_t
 struct accv_t {  // LANE wrapped accumulators of one output pixel
   int32_t a[LANE];
 };
+struct lvec_t {  // LANE requantized outputs of one pixel
+  int8_t v[LANE];
+};
+struct pvec_t {  // VEC channels of one max-pool window element (int16: padding lies below every int8)
+  int16_t v[VEC];
+};
 
 inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -109,8 +116,8 @@ inline void burst_read(const int8_t *mem, uint32_t addr, int8_t *dst, int n) {
 }
 
 // ---- memory-read unit: input tiles -> window vectors (conv/dense), pool windows, LRN channel windows ----
-inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_s, hls::stream<int16_t> &pool_s,
-                       hls::stream<int8_t> &lrn_s) {
+inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_s, hls::stream<pvec_t> &pool_s,
+                       hls::stream<vec_t> &lrn_s) {
   int8_t tile[TILE_BYTES];
   if (d.op == OP_CONV) {
     const int cg = d.c / d.g, og = d.o / d.g, cv = ceil_div(cg, VEC), blocks = ceil_div(og, LANE);
@@ -140,8 +147,10 @@ inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_
                   }
       }
   } else if (d.op == OP_MAXPOOL) {
-    for (int c = 0; c < d.c; c++) {  // one channel plane at a time
-      burst_read(mem, d.in + (uint32_t)c * d.h * d.w, tile, d.h * d.w);
+    const int plane = d.h * d.w;
+    for (int c0 = 0; c0 < d.c; c0 += VEC) {  // VEC channel planes at a time, one window element per cycle
+      const int nc = d.c - c0 < VEC ? d.c - c0 : VEC;
+      burst_read(mem, d.in + (uint32_t)c0 * plane, tile, nc * plane);  // the planes are contiguous in CHW
       for (int r = 0; r < d.ho; r++)
         for (int x = 0; x < d.wo; x++)
           for (int i = 0; i < d.kh; i++)
@@ -149,7 +158,10 @@ inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_
               HILT_HLS(PIPELINE II = 1)
               const int iy = r * d.sh - d.pt + i, ix = x * d.sw - d.pl + j;
               const bool in_map = iy >= 0 && iy < d.h && ix >= 0 && ix < d.w;
-              pool_s.write(in_map ? (int16_t)tile[iy * d.w + ix] : POOL_FILL);
+              pvec_t v;
+              for (int k = 0; k < VEC; k++)
+                v.v[k] = in_map && k < nc ? (int16_t)tile[k * plane + iy * d.w + ix] : POOL_FILL;
+              pool_s.write(v);
             }
     }
   } else if (d.op == OP_LRN) {
@@ -157,12 +169,16 @@ inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_
     for (int r0 = 0; r0 < d.h; r0 += d.band) {  // a band of rows of every channel
       const int rows = r0 + d.band < d.h ? d.band : d.h - r0, n = rows * d.w;
       for (int c = 0; c < d.c; c++) burst_read(mem, d.in + ((uint32_t)c * d.h + r0) * d.w, tile + c * n, n);
-      for (int c = 0; c < d.c; c++)
+      for (int c0 = 0; c0 < d.c; c0 += VEC)  // VEC output channels at a time: `size` shifted channel vectors
         for (int p = 0; p < n; p++)
           for (int k = 0; k < d.lrn_size; k++) {
             HILT_HLS(PIPELINE II = 1)
-            const int cc = c - before + k;
-            lrn_s.write(cc >= 0 && cc < d.c ? tile[cc * n + p] : (int8_t)0);
+            vec_t v;
+            for (int e = 0; e < VEC; e++) {
+              const int cc = c0 + e - before + k;
+              v.v[e] = cc >= 0 && cc < d.c ? tile[cc * n + p] : (int8_t)0;
+            }
+            lrn_s.write(v);
           }
     }
   }
@@ -238,24 +254,39 @@ inline void mac_unit(const desc_t d, hls::stream<vec_t> &x_s, hls::stream<wvec_t
     }
 }
 
-// ---- requantize + ReLU, then lane-major to channel-major (each channel's band is contiguous in DDR) ----
-inline void requant_unit(const desc_t d, hls::stream<accv_t> &acc_s, hls::stream<int8_t> &res_s) {
+// ---- requantize + ReLU: LANE outputs per pixel ----
+inline void requant_unit(const desc_t d, hls::stream<accv_t> &acc_s, hls::stream<lvec_t> &lv_s) {
+  if (d.op != OP_CONV) return;
+  const int og = d.o / d.g, blocks = ceil_div(og, LANE);
+  const bool relu = d.flags & FLAG_RELU;
+  const int pixels = d.g * blocks * d.ho * d.wo;  // every band of every block of every group
+  for (int p = 0; p < pixels; p++) {
+    HILT_HLS(PIPELINE II = 1)
+    const accv_t a = acc_s.read();
+    lvec_t y;
+    for (int l = 0; l < LANE; l++) {
+      const data_t v = requantize(a.a[l], d.shift, BITS);
+      y.v[l] = (int8_t)(relu && v < 0 ? 0 : v);
+    }
+    lv_s.write(y);
+  }
+}
+
+// ---- lane-major to channel-major: each channel's band is one contiguous run in DDR. lv_s is as deep as a
+// block (OBUF_PIX), so it is the ping-pong buffer: the MAC unit computes the next block while this drains.
+inline void transpose_unit(const desc_t d, hls::stream<lvec_t> &lv_s, hls::stream<int8_t> &res_s) {
   if (d.op != OP_CONV) return;
   int8_t obuf[LANE][OBUF_PIX];
   HILT_HLS(ARRAY_PARTITION variable = obuf complete dim = 1)
   const int og = d.o / d.g, blocks = ceil_div(og, LANE);
-  const bool relu = d.flags & FLAG_RELU;
   for (int g = 0; g < d.g; g++)
     for (int r0 = 0; r0 < d.ho; r0 += d.band) {
       const int npix = (r0 + d.band < d.ho ? d.band : d.ho - r0) * d.wo;
       for (int b = 0; b < blocks; b++) {
         for (int p = 0; p < npix; p++) {
           HILT_HLS(PIPELINE II = 1)
-          const accv_t a = acc_s.read();
-          for (int l = 0; l < LANE; l++) {
-            const data_t y = requantize(a.a[l], d.shift, BITS);
-            obuf[l][p] = (int8_t)(relu && y < 0 ? 0 : y);
-          }
+          const lvec_t y = lv_s.read();
+          for (int l = 0; l < LANE; l++) obuf[l][p] = y.v[l];
         }
         const int valid = og - b * LANE < LANE ? og - b * LANE : LANE;  // padded lanes are dropped
         for (int l = 0; l < valid; l++)
@@ -267,45 +298,57 @@ inline void requant_unit(const desc_t d, hls::stream<accv_t> &acc_s, hls::stream
     }
 }
 
-// ---- max-pool (any kernel/stride, overlapping 3/2 included), ReLU optional ----
-inline void pool_unit(const desc_t d, hls::stream<int16_t> &pool_s, hls::stream<int8_t> &pout_s) {
+// ---- max-pool (any kernel/stride, overlapping 3/2 included), ReLU optional: VEC channels per cycle ----
+inline void pool_unit(const desc_t d, hls::stream<pvec_t> &pool_s, hls::stream<vec_t> &pout_s) {
   if (d.op != OP_MAXPOOL) return;
-  const int n = d.c * d.ho * d.wo, k = d.kh * d.kw;
+  const int n = ceil_div(d.c, VEC) * d.ho * d.wo, k = d.kh * d.kw;
+  const bool relu = d.flags & FLAG_RELU;
   for (int i = 0; i < n; i++) {
-    int16_t m = POOL_FILL;
+    int16_t m[VEC];
+    for (int e = 0; e < VEC; e++) m[e] = POOL_FILL;
     for (int j = 0; j < k; j++) {
       HILT_HLS(PIPELINE II = 1)
-      const int16_t v = pool_s.read();
-      m = v > m ? v : m;
+      const pvec_t v = pool_s.read();
+      for (int e = 0; e < VEC; e++) m[e] = v.v[e] > m[e] ? v.v[e] : m[e];
     }
-    pout_s.write((int8_t)((d.flags & FLAG_RELU) && m < 0 ? 0 : m));
+    vec_t y;
+    for (int e = 0; e < VEC; e++) y.v[e] = (int8_t)(relu && m[e] < 0 ? 0 : m[e]);
+    pout_s.write(y);
   }
 }
 
-// ---- LRN, the golden model's hardware method: sum of squares, table lookup, one multiply ----
-inline void lrn_unit(const desc_t d, hls::stream<int16_t> &lut_s, hls::stream<int8_t> &lrn_s,
-                     hls::stream<int8_t> &lout_s) {
+// ---- LRN, the golden model's hardware method: sum of squares, table lookup, one multiply; VEC channels
+// per `size` cycles (the table is read VEC times per cycle: one copy per channel under synthesis) ----
+inline void lrn_unit(const desc_t d, hls::stream<int16_t> &lut_s, hls::stream<vec_t> &lrn_s,
+                     hls::stream<vec_t> &lout_s) {
   if (d.op != OP_LRN) return;
   int16_t lut[LUT_SIZE];
   for (int i = 0; i < LUT_SIZE; i++) lut[i] = lut_s.read();
-  const int before = (d.lrn_size - 1) / 2, n = d.c * d.h * d.w;
+  const int before = (d.lrn_size - 1) / 2, n = ceil_div(d.c, VEC) * d.h * d.w;
   for (int i = 0; i < n; i++) {
-    int32_t s = 0;
-    int8_t centre = 0;
+    int32_t s[VEC];
+    int8_t centre[VEC];
+    for (int e = 0; e < VEC; e++) s[e] = 0, centre[e] = 0;
     for (int k = 0; k < d.lrn_size; k++) {
       HILT_HLS(PIPELINE II = 1)
-      const int8_t v = lrn_s.read();
-      s += (int32_t)v * v;
-      if (k == before) centre = v;
+      const vec_t v = lrn_s.read();
+      for (int e = 0; e < VEC; e++) {
+        s[e] += (int32_t)v.v[e] * v.v[e];
+        if (k == before) centre[e] = v.v[e];
+      }
     }
-    const int32_t idx = (s >> d.lut_shift) < LUT_SIZE - 1 ? (s >> d.lut_shift) : LUT_SIZE - 1;
-    lout_s.write((int8_t)requantize((acc_t)centre * lut[idx], d.shift, BITS));
+    vec_t y;
+    for (int e = 0; e < VEC; e++) {
+      const int32_t idx = (s[e] >> d.lut_shift) < LUT_SIZE - 1 ? (s[e] >> d.lut_shift) : LUT_SIZE - 1;
+      y.v[e] = (int8_t)requantize((acc_t)centre[e] * lut[idx], d.shift, BITS);
+    }
+    lout_s.write(y);
   }
 }
 
 // ---- memory-write unit: contiguous runs of each channel's output ----
-inline void write_unit(int8_t *mem, const desc_t d, hls::stream<int8_t> &res_s, hls::stream<int8_t> &pout_s,
-                       hls::stream<int8_t> &lout_s) {
+inline void write_unit(int8_t *mem, const desc_t d, hls::stream<int8_t> &res_s, hls::stream<vec_t> &pout_s,
+                       hls::stream<vec_t> &lout_s) {
   if (d.op == OP_CONV) {
     const int og = d.o / d.g, blocks = ceil_div(og, LANE);
     for (int g = 0; g < d.g; g++)
@@ -323,18 +366,25 @@ inline void write_unit(int8_t *mem, const desc_t d, hls::stream<int8_t> &res_s, 
         }
       }
   } else if (d.op == OP_MAXPOOL) {
-    const int n = d.c * d.ho * d.wo;
-    for (int i = 0; i < n; i++) {
-      HILT_HLS(PIPELINE II = 1)
-      mem[d.out + i] = pout_s.read();
-    }
+    const int plane = d.ho * d.wo;
+    for (int c0 = 0; c0 < d.c; c0 += VEC)
+      for (int p = 0; p < plane; p++) {
+        const vec_t v = pout_s.read();
+        for (int e = 0; e < VEC; e++) {  // one byte per cycle: channels lie a plane apart
+          HILT_HLS(PIPELINE II = 1)
+          if (c0 + e < d.c) mem[d.out + (uint32_t)(c0 + e) * plane + p] = v.v[e];
+        }
+      }
   } else if (d.op == OP_LRN) {
     for (int r0 = 0; r0 < d.h; r0 += d.band) {
       const int n = (r0 + d.band < d.h ? d.band : d.h - r0) * d.w;
-      for (int c = 0; c < d.c; c++)
+      for (int c0 = 0; c0 < d.c; c0 += VEC)
         for (int p = 0; p < n; p++) {
-          HILT_HLS(PIPELINE II = 1)
-          mem[d.out + ((uint32_t)c * d.h + r0) * d.w + p] = lout_s.read();
+          const vec_t v = lout_s.read();
+          for (int e = 0; e < VEC; e++) {
+            HILT_HLS(PIPELINE II = 1)
+            if (c0 + e < d.c) mem[d.out + ((uint32_t)(c0 + e) * d.h + r0) * d.w + p] = v.v[e];
+          }
         }
     }
   }
@@ -349,15 +399,17 @@ inline void run_layer(const int8_t *act_in, const int8_t *params, int8_t *act_ou
   HILT_STREAM(int32_t, b_s, LANE);
   HILT_STREAM(int16_t, lut_s, 2);
   HILT_STREAM(accv_t, acc_s, 2);
+  HILT_STREAM(lvec_t, lv_s, OBUF_PIX);  // one lane block's outputs: the transpose's ping-pong half
   HILT_STREAM(int8_t, res_s, 64);
-  HILT_STREAM(int16_t, pool_s, 16);
-  HILT_STREAM(int8_t, pout_s, 64);
-  HILT_STREAM(int8_t, lrn_s, 16);
-  HILT_STREAM(int8_t, lout_s, 64);
+  HILT_STREAM(pvec_t, pool_s, 4);
+  HILT_STREAM(vec_t, pout_s, 4);
+  HILT_STREAM(vec_t, lrn_s, 4);
+  HILT_STREAM(vec_t, lout_s, 4);
   HILT_PROCESS(read_input(act_in, d, x_s, pool_s, lrn_s));
   HILT_PROCESS(read_params(params, d, w_s, b_s, lut_s));
   HILT_PROCESS(mac_unit(d, x_s, w_s, b_s, acc_s));
-  HILT_PROCESS(requant_unit(d, acc_s, res_s));
+  HILT_PROCESS(requant_unit(d, acc_s, lv_s));
+  HILT_PROCESS(transpose_unit(d, lv_s, res_s));
   HILT_PROCESS(pool_unit(d, pool_s, pout_s));
   HILT_PROCESS(lrn_unit(d, lut_s, lrn_s, lout_s));
   HILT_PROCESS(write_unit(act_out, d, res_s, pout_s, lout_s));

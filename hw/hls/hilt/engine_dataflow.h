@@ -8,12 +8,13 @@
 #ifndef HILT_ENGINE_DATAFLOW_H
 #define HILT_ENGINE_DATAFLOW_H
 
+#include "stream.h"
+
 #if __has_include("dataflow.h")
 #include "dataflow.h"
 #endif
 
 #ifndef HILT_DATAFLOW_H
-#include "stream.h"
 #ifdef __SYNTHESIS__
 #define HILT_DATAFLOW_BEGIN() _Pragma("HLS DATAFLOW")
 #define HILT_STREAM(type, name, n) \

@@ -10,11 +10,13 @@ maps a network onto steps, chooses each step's band of rows for the engine's on-
 Cycles per step, as engine.h's processes run them (one loop iteration per cycle, II = 1):
 
 - conv/dense, per group, band and lane block: ``npix * kv`` MAC cycles (kv = ceil(Cg / VEC) * kh * kw
-  vectors per pixel), then the requantizer drains the block channel by channel, ``valid * npix`` cycles,
-  while the MAC unit waits (its output FIFO is 2 deep); plus, per band, the input tile's burst load,
+  vectors per pixel), or the transpose's drain of the block before, ``valid * npix`` cycles, if longer
+  (the two overlap: the FIFO between them holds a block); plus, per band, the input tile's burst load,
   ``Cg * rows * W`` bytes at one byte per cycle;
-- max-pool: one window element per cycle, ``C * Ho * Wo * kh * kw``; LRN: ``C * H * W * size`` plus the
-  1,024-entry table;
+- max-pool: the input planes' load (a byte per cycle), then one window element of VEC channels per
+  cycle, ``ceil(C / VEC) * Ho * Wo * kh * kw``, or the output's bytes if more (written one per cycle);
+  LRN: the load, then ``size`` channel vectors per VEC outputs, ``ceil(C / VEC) * H * W * size``, or
+  the output bytes if more, plus the 1,024-entry table;
 - memory: input tiles, weights (once per band and lane block) and biases, and outputs, over the board's
   DDR bandwidth at ``BURST_EFFICIENCY``, and the weights alone over one master's width.
 
@@ -145,8 +147,8 @@ def _rows_in(s: Step, band: int) -> int:
 def choose_band(s: Step, cfg: EngineConfig) -> int:
     """The most output rows per band the engine's buffers hold; HiltError naming the limit if none."""
     if s.op == "maxpool":
-        if s.h * s.w > cfg.tile_bytes:
-            raise HiltError(f"layer {s.name}: a {s.h}x{s.w} channel plane exceeds the engine's "
+        if min(cfg.vec, s.c) * s.h * s.w > cfg.tile_bytes:
+            raise HiltError(f"layer {s.name}: {min(cfg.vec, s.c)} channel planes of {s.h}x{s.w} exceed the engine's "
                             f"{cfg.tile_bytes}-byte input tile; build the engine with a larger tile")
         return s.ho
     if s.op == "lrn":
@@ -182,17 +184,21 @@ def step_stats(s: Step, cfg: EngineConfig) -> dict:
             npix = (r1 - r0) * s.wo
             lo, hi = band_rows(s, r0, r1)
             load = cg * (hi - lo) * s.w
-            drain = sum(min(cfg.lane, og - b * cfg.lane) * npix for b in range(blocks))
-            compute += s.groups * (load + blocks * npix * kv + drain)
+            # the transpose drains a block while the MAC unit computes the next (lv_s is a block deep)
+            blocks_cycles = sum(max(npix * kv, min(cfg.lane, og - b * cfg.lane) * npix) for b in range(blocks))
+            compute += s.groups * (load + blocks_cycles)
             in_bytes += s.groups * load
             w_bytes += s.groups * blocks * (kv * cfg.lane * cfg.vec + 4 * cfg.lane)
         macs = s.o * cg * s.kh * s.kw * s.ho * s.wo
         out_bytes = s.o * s.ho * s.wo
-    elif s.op == "maxpool":
-        compute = s.c * s.h * s.w + s.c * s.ho * s.wo * s.kh * s.kw
+    elif s.op == "maxpool":  # per VEC channels: the planes' load, then one window element per cycle; the
+        # write unit stores one byte per cycle alongside
+        cv = ceil_div(s.c, cfg.vec)
+        compute = s.c * s.h * s.w + max(cv * s.ho * s.wo * s.kh * s.kw, cv * cfg.vec * s.ho * s.wo)
         in_bytes, w_bytes, out_bytes, macs = s.c * s.h * s.w, 0, s.c * s.ho * s.wo, 0
-    else:
-        compute = LUT_SIZE + s.c * s.h * s.w * (s.lrn_size + 1)
+    else:  # per band: every channel's rows, then `size` channel vectors per VEC outputs; writes alongside
+        cv = ceil_div(s.c, cfg.vec)
+        compute = LUT_SIZE + s.c * s.h * s.w + max(cv * s.h * s.w * s.lrn_size, cv * cfg.vec * s.h * s.w)
         in_bytes, w_bytes, out_bytes, macs = s.c * s.h * s.w, 2 * LUT_SIZE, s.c * s.h * s.w, 0
     return {"compute_cycles": int(compute), "in_bytes": int(in_bytes), "weight_bytes": int(w_bytes),
             "out_bytes": int(out_bytes), "macs": int(macs)}
@@ -233,8 +239,9 @@ def resources(cfg: EngineConfig, board) -> dict[str, int]:
     tile = cfg.vec * ceil_div(cfg.tile_bytes * 8 // cfg.vec, BRAM18_BITS)
     obuf = cfg.lane * ceil_div(cfg.obuf_pix * 8, BRAM18_BITS)
     wbuf = ceil_div(cfg.lane * cfg.vec * 8, BRAM18_WIDTH) * ceil_div(cfg.wbuf_vecs, 512)
-    lut_rom = 1
-    bram = tile + obuf + wbuf + lut_rom + 12  # + the three masters' burst FIFOs
+    lut_rom = cfg.vec  # one copy of the LRN table per channel of a vector
+    lv_fifo = ceil_div(cfg.lane * 8, BRAM18_WIDTH) * ceil_div(cfg.obuf_pix, 512)  # the transpose's ping-pong half
+    bram = tile + obuf + wbuf + lut_rom + lv_fifo + 12  # + the three masters' burst FIFOs
     lut = 15000 + 40 * macs + 200 * cfg.lane
     return {"dsp": int(dsp), "bram18": int(bram), "lut": int(lut), "uram": 0, "ff": int(2 * lut)}
 

@@ -136,12 +136,14 @@ def build_csim(project) -> Path:
     return binary
 
 
-def run_csim(project, x_int: np.ndarray, ddr_image: Path | None = None) -> list[list[np.ndarray | None]]:
-    """Run integer images (N, C, H, W) through the C simulation; returns every stored activation, stacked
-    over the batch: [input, layer 1, ..., logits] (None where a ReLU was fused into its conv)."""
+def run_csim(project, x_int: np.ndarray, ddr_image: Path | None = None,
+             binary: Path | None = None) -> list[np.ndarray | None]:
+    """Run integer images (N, C, H, W) through the C simulation (``binary``: another build of the same
+    testbench); returns every stored activation, stacked over the batch: [input, layer 1, ..., logits]
+    (None where a ReLU was fused into its conv)."""
     project = Path(project)
     manifest = json.loads((project / "program.json").read_text())
-    binary = build_csim(project)
+    binary = binary or build_csim(project)
     x = np.asarray(x_int)
     n = len(x)
     in_off, in_size = manifest["input"]
