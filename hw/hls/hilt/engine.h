@@ -40,6 +40,9 @@
 #ifndef HILT_ENGINE_WBUF_VECS
 #define HILT_ENGINE_WBUF_VECS 512  // weight vectors of one lane block kept for the band's later pixels
 #endif
+#ifndef HILT_ENGINE_PORT_BYTES
+#define HILT_ENGINE_PORT_BYTES 16  // data width of an AXI4 master (the board's HP port: 16 on UltraScale+, 8 on Zynq-7000)
+#endif
 
 namespace hilt {
 namespace engine {
@@ -49,6 +52,7 @@ const int LANE = HILT_ENGINE_LANE;
 const int TILE_BYTES = HILT_ENGINE_TILE_BYTES;
 const int OBUF_PIX = HILT_ENGINE_OBUF_PIX;
 const int WBUF_VECS = HILT_ENGINE_WBUF_VECS;
+const int PORT_BYTES = HILT_ENGINE_PORT_BYTES;
 const int LUT_SIZE = 1024;       // LRN table entries (docs/numerics.md)
 const int ACC_BITS = 32;         // accumulator of 8-bit operands
 const int BITS = 8;              // activation and weight width
@@ -107,18 +111,28 @@ inline void load_desc(const uint32_t *mem, desc_t &d) {
   d.band = (int)w[D_BAND], d.in = w[D_IN], d.wt = w[D_WT], d.bias = w[D_BIAS], d.out = w[D_OUT];
 }
 
-/// Burst copy of n bytes from DDR into an on-chip buffer.
+/// Burst copy of n bytes from DDR into an on-chip buffer, one aligned bus word (PORT_BYTES) per cycle. The
+/// tile is partitioned cyclically by PORT_BYTES, so a word's consecutive bytes land in distinct banks.
 inline void burst_read(const int8_t *mem, uint32_t addr, int8_t *dst, int n) {
-  for (int i = 0; i < n; i++) {
+  const uint32_t first = addr / PORT_BYTES, last = (addr + n + PORT_BYTES - 1) / PORT_BYTES;
+  for (uint32_t word = first; word < last; word++) {
     HILT_HLS(PIPELINE II = 1)
-    dst[i] = mem[addr + i];
+    for (int k = 0; k < PORT_BYTES; k++) {
+      const int i = (int)(word * PORT_BYTES + k - addr);
+      if (i >= 0 && i < n) dst[i] = mem[word * PORT_BYTES + k];
+    }
   }
 }
+
+/// Channel stride in the tile: odd, so the VEC channels a window reads at once (stride apart) fall in
+/// distinct banks of the cyclic partition.
+inline int odd(int n) { return n | 1; }
 
 // ---- memory-read unit: input tiles -> window vectors (conv/dense), pool windows, LRN channel windows ----
 inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_s, hls::stream<pvec_t> &pool_s,
                        hls::stream<vec_t> &lrn_s) {
   int8_t tile[TILE_BYTES];
+  HILT_HLS(ARRAY_PARTITION variable = tile cyclic factor = PORT_BYTES)
   if (d.op == OP_CONV) {
     const int cg = d.c / d.g, og = d.o / d.g, cv = ceil_div(cg, VEC), blocks = ceil_div(og, LANE);
     for (int g = 0; g < d.g; g++)
@@ -126,9 +140,9 @@ inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_
         const int r1 = r0 + d.band < d.ho ? r0 + d.band : d.ho;
         int lo, hi;
         band_rows(d, r0, r1, lo, hi);
-        const int rows = hi - lo;
+        const int rows = hi - lo, stride = odd(rows * d.w);
         for (int c = 0; c < cg; c++)  // one burst per channel: its band rows are contiguous in CHW
-          burst_read(mem, d.in + ((uint32_t)(g * cg + c) * d.h + lo) * d.w, tile + c * rows * d.w, rows * d.w);
+          burst_read(mem, d.in + ((uint32_t)(g * cg + c) * d.h + lo) * d.w, tile + c * stride, rows * d.w);
         for (int b = 0; b < blocks; b++)  // the tile is re-read from chip memory for every lane block
           for (int r = r0; r < r1; r++)
             for (int x = 0; x < d.wo; x++)
@@ -141,16 +155,16 @@ inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_
                     vec_t v;
                     for (int k = 0; k < VEC; k++) {
                       const int c = cb * VEC + k;
-                      v.v[k] = in_map && c < cg ? tile[(c * rows + iy - lo) * d.w + ix] : (int8_t)0;
+                      v.v[k] = in_map && c < cg ? tile[c * stride + (iy - lo) * d.w + ix] : (int8_t)0;
                     }
                     x_s.write(v);
                   }
       }
   } else if (d.op == OP_MAXPOOL) {
-    const int plane = d.h * d.w;
+    const int plane = d.h * d.w, stride = odd(plane);
     for (int c0 = 0; c0 < d.c; c0 += VEC) {  // VEC channel planes at a time, one window element per cycle
       const int nc = d.c - c0 < VEC ? d.c - c0 : VEC;
-      burst_read(mem, d.in + (uint32_t)c0 * plane, tile, nc * plane);  // the planes are contiguous in CHW
+      for (int k = 0; k < nc; k++) burst_read(mem, d.in + (uint32_t)(c0 + k) * plane, tile + k * stride, plane);
       for (int r = 0; r < d.ho; r++)
         for (int x = 0; x < d.wo; x++)
           for (int i = 0; i < d.kh; i++)
@@ -160,15 +174,15 @@ inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_
               const bool in_map = iy >= 0 && iy < d.h && ix >= 0 && ix < d.w;
               pvec_t v;
               for (int k = 0; k < VEC; k++)
-                v.v[k] = in_map && k < nc ? (int16_t)tile[k * plane + iy * d.w + ix] : POOL_FILL;
+                v.v[k] = in_map && k < nc ? (int16_t)tile[k * stride + iy * d.w + ix] : POOL_FILL;
               pool_s.write(v);
             }
     }
   } else if (d.op == OP_LRN) {
     const int before = (d.lrn_size - 1) / 2;
     for (int r0 = 0; r0 < d.h; r0 += d.band) {  // a band of rows of every channel
-      const int rows = r0 + d.band < d.h ? d.band : d.h - r0, n = rows * d.w;
-      for (int c = 0; c < d.c; c++) burst_read(mem, d.in + ((uint32_t)c * d.h + r0) * d.w, tile + c * n, n);
+      const int rows = r0 + d.band < d.h ? d.band : d.h - r0, n = rows * d.w, stride = odd(n);
+      for (int c = 0; c < d.c; c++) burst_read(mem, d.in + ((uint32_t)c * d.h + r0) * d.w, tile + c * stride, n);
       for (int c0 = 0; c0 < d.c; c0 += VEC)  // VEC output channels at a time: `size` shifted channel vectors
         for (int p = 0; p < n; p++)
           for (int k = 0; k < d.lrn_size; k++) {
@@ -176,7 +190,7 @@ inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_
             vec_t v;
             for (int e = 0; e < VEC; e++) {
               const int cc = c0 + e - before + k;
-              v.v[e] = cc >= 0 && cc < d.c ? tile[cc * n + p] : (int8_t)0;
+              v.v[e] = cc >= 0 && cc < d.c ? tile[cc * stride + p] : (int8_t)0;
             }
             lrn_s.write(v);
           }

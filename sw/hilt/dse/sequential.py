@@ -12,8 +12,8 @@ Cycles per step, as engine.h's processes run them (one loop iteration per cycle,
 - conv/dense, per group, band and lane block: ``npix * kv`` MAC cycles (kv = ceil(Cg / VEC) * kh * kw
   vectors per pixel), or the transpose's drain of the block before, ``valid * npix`` cycles, if longer
   (the two overlap: the FIFO between them holds a block); plus, per band, the input tile's burst load,
-  ``Cg * rows * W`` bytes at one byte per cycle;
-- max-pool: the input planes' load (a byte per cycle), then one window element of VEC channels per
+  one aligned bus word (the HP port's width) per cycle;
+- max-pool: the input planes' load (a bus word per cycle), then one window element of VEC channels per
   cycle, ``ceil(C / VEC) * Ho * Wo * kh * kw``, or the output's bytes if more (written one per cycle);
   LRN: the load, then ``size`` channel vectors per VEC outputs, ``ceil(C / VEC) * H * W * size``, or
   the output bytes if more, plus the 1,024-entry table;
@@ -51,10 +51,12 @@ class EngineConfig:
     tile_bytes: int = 65536
     obuf_pix: int = 4096
     wbuf_vecs: int = 512
+    port_bytes: int = 16  # an AXI4 master's data width: the board's HP port (dma_width_bits / 8)
 
     def defines(self) -> dict[str, int]:
         return {"HILT_ENGINE_VEC": self.vec, "HILT_ENGINE_LANE": self.lane, "HILT_ENGINE_TILE_BYTES": self.tile_bytes,
-                "HILT_ENGINE_OBUF_PIX": self.obuf_pix, "HILT_ENGINE_WBUF_VECS": self.wbuf_vecs}
+                "HILT_ENGINE_OBUF_PIX": self.obuf_pix, "HILT_ENGINE_WBUF_VECS": self.wbuf_vecs,
+                "HILT_ENGINE_PORT_BYTES": self.port_bytes}
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -139,6 +141,16 @@ def _conv_dims(s: Step, cfg: EngineConfig) -> tuple[int, int, int, int]:
     return cg, og, ceil_div(cg, cfg.vec) * s.kh * s.kw, ceil_div(og, cfg.lane)
 
 
+def odd(n: int) -> int:
+    """A channel's stride in the tile (engine.h's odd())."""
+    return n | 1
+
+
+def burst_cycles(n: int, cfg: EngineConfig) -> int:
+    """Cycles of one burst of n bytes: aligned bus words, one per cycle (at most one partial word each end)."""
+    return ceil_div(n, cfg.port_bytes) + 1
+
+
 def _rows_in(s: Step, band: int) -> int:
     """The most input rows any band of ``band`` output rows reads."""
     return min(s.h, (band - 1) * s.sh + s.kh)
@@ -147,12 +159,14 @@ def _rows_in(s: Step, band: int) -> int:
 def choose_band(s: Step, cfg: EngineConfig) -> int:
     """The most output rows per band the engine's buffers hold; HiltError naming the limit if none."""
     if s.op == "maxpool":
-        if min(cfg.vec, s.c) * s.h * s.w > cfg.tile_bytes:
+        if min(cfg.vec, s.c) * odd(s.h * s.w) > cfg.tile_bytes:
             raise HiltError(f"layer {s.name}: {min(cfg.vec, s.c)} channel planes of {s.h}x{s.w} exceed the engine's "
                             f"{cfg.tile_bytes}-byte input tile; build the engine with a larger tile")
         return s.ho
     if s.op == "lrn":
         band = min(s.h, cfg.tile_bytes // max(1, s.c * s.w))
+        while band > 0 and s.c * odd(band * s.w) > cfg.tile_bytes:
+            band -= 1
         if band < 1:
             raise HiltError(f"layer {s.name}: one row of {s.c} channels exceeds the engine's input tile")
         return band
@@ -161,7 +175,7 @@ def choose_band(s: Step, cfg: EngineConfig) -> int:
         raise HiltError(f"layer {s.name}: {kv} weight vectors per lane exceed the engine's weight buffer "
                         f"({cfg.wbuf_vecs}); build the engine with a larger one or a wider VEC")
     for band in range(s.ho, 0, -1):
-        if cg * _rows_in(s, band) * s.w <= cfg.tile_bytes and band * s.wo <= cfg.obuf_pix:
+        if cg * odd(_rows_in(s, band) * s.w) <= cfg.tile_bytes and band * s.wo <= cfg.obuf_pix:
             return band
     raise HiltError(f"layer {s.name}: one output row needs {cg * _rows_in(s, 1) * s.w} input bytes, more than the "
                     f"engine's {cfg.tile_bytes}-byte tile; build the engine with a larger tile")
@@ -183,22 +197,23 @@ def step_stats(s: Step, cfg: EngineConfig) -> dict:
             r1 = min(s.ho, r0 + s.band)
             npix = (r1 - r0) * s.wo
             lo, hi = band_rows(s, r0, r1)
-            load = cg * (hi - lo) * s.w
+            load = cg * burst_cycles((hi - lo) * s.w, cfg)
             # the transpose drains a block while the MAC unit computes the next (lv_s is a block deep)
             blocks_cycles = sum(max(npix * kv, min(cfg.lane, og - b * cfg.lane) * npix) for b in range(blocks))
             compute += s.groups * (load + blocks_cycles)
-            in_bytes += s.groups * load
+            in_bytes += s.groups * cg * (hi - lo) * s.w
             w_bytes += s.groups * blocks * (kv * cfg.lane * cfg.vec + 4 * cfg.lane)
         macs = s.o * cg * s.kh * s.kw * s.ho * s.wo
         out_bytes = s.o * s.ho * s.wo
     elif s.op == "maxpool":  # per VEC channels: the planes' load, then one window element per cycle; the
         # write unit stores one byte per cycle alongside
         cv = ceil_div(s.c, cfg.vec)
-        compute = s.c * s.h * s.w + max(cv * s.ho * s.wo * s.kh * s.kw, cv * cfg.vec * s.ho * s.wo)
+        compute = s.c * burst_cycles(s.h * s.w, cfg) + max(cv * s.ho * s.wo * s.kh * s.kw, cv * cfg.vec * s.ho * s.wo)
         in_bytes, w_bytes, out_bytes, macs = s.c * s.h * s.w, 0, s.c * s.ho * s.wo, 0
     else:  # per band: every channel's rows, then `size` channel vectors per VEC outputs; writes alongside
         cv = ceil_div(s.c, cfg.vec)
-        compute = LUT_SIZE + s.c * s.h * s.w + max(cv * s.h * s.w * s.lrn_size, cv * cfg.vec * s.h * s.w)
+        loads = sum(s.c * burst_cycles(min(s.band, s.h - r0) * s.w, cfg) for r0 in range(0, s.h, s.band))
+        compute = LUT_SIZE + loads + max(cv * s.h * s.w * s.lrn_size, cv * cfg.vec * s.h * s.w)
         in_bytes, w_bytes, out_bytes, macs = s.c * s.h * s.w, 2 * LUT_SIZE, s.c * s.h * s.w, 0
     return {"compute_cycles": int(compute), "in_bytes": int(in_bytes), "weight_bytes": int(w_bytes),
             "out_bytes": int(out_bytes), "macs": int(macs)}
@@ -232,11 +247,12 @@ def step_time(s: Step, board, freq_mhz: float) -> dict:
 
 def resources(cfg: EngineConfig, board) -> dict[str, int]:
     """DSP/BRAM18/LUT of the engine: VEC x LANE MACs (two int8 MACs per DSP48E2 on UltraScale+), the
-    LRN multiplier; the input tile in VEC banks, the output buffer in LANE banks, the weight buffer one
+    LRN multiplier; the input tile in max(VEC, port bytes) banks, the output buffer in LANE banks, the weight buffer one
     LANE*VEC-byte word wide. LUTs: adder trees and control (a coarse linear model, docs/engine.md)."""
     macs = cfg.vec * cfg.lane
     dsp = ceil_div(macs, board.macs_per_dsp) + 1
-    tile = cfg.vec * ceil_div(cfg.tile_bytes * 8 // cfg.vec, BRAM18_BITS)
+    banks = max(cfg.vec, cfg.port_bytes)  # cyclic by the port's bytes; VEC reads at an odd stride
+    tile = banks * ceil_div(cfg.tile_bytes * 8 // banks, BRAM18_BITS)
     obuf = cfg.lane * ceil_div(cfg.obuf_pix * 8, BRAM18_BITS)
     wbuf = ceil_div(cfg.lane * cfg.vec * 8, BRAM18_WIDTH) * ceil_div(cfg.wbuf_vecs, 512)
     lut_rom = cfg.vec  # one copy of the LRN table per channel of a vector
@@ -264,7 +280,8 @@ def search(net: Network, board, freq_mhz: float, cap: float = 0.8, fuse_relu: bo
     for vec in VEC_CHOICES:
         for lane in LANE_CHOICES:
             for tile in TILE_CHOICES:
-                cfg = EngineConfig(vec, lane, tile, wbuf_vecs=max(512, _max_kv(net, vec)))
+                cfg = EngineConfig(vec, lane, tile, wbuf_vecs=max(512, _max_kv(net, vec)),
+                                   port_bytes=board.dma_width_bits // 8)
                 res = resources(cfg, board)
                 if not fits(res, board, cap):
                     continue
