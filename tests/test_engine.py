@@ -20,7 +20,7 @@ from hilt.zoo import from_spec
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not installed")
 
 SMALL = EngineConfig(vec=4, lane=8, tile_bytes=4096, obuf_pix=256, wbuf_vecs=512)  # several bands per layer
-WIDE = EngineConfig(vec=16, lane=32)  # lanes and channel vectors wider than most layers (padding)
+WIDE = EngineConfig(vec=16, lane=32, wports=4)  # wider than most layers (padding); weights over four masters
 
 
 def _quantized(net, n=8, seed=0):
@@ -85,6 +85,8 @@ def test_weight_packing_order():
                         expect = w[g * 5 + o, c, i, j] if c < 3 else 0
                         assert p[g, o // lane, k, o % lane, c % vec] == expect
     assert not p[:, 1, :, 1:].any()  # lanes past a group's 5 outputs are zero
+    halves = pack_weights(w, groups, vec, lane, parts=2).reshape(groups, 2, 2, 8, lane // 2, vec)
+    assert np.array_equal(halves[:, :, 1], p[:, :, :, 2:])  # the second master reads lanes 2-3 of each block
 
 
 def test_reload_rewrites_only_parameters(tmp_path):
@@ -118,7 +120,7 @@ BOUNDED = Path(__file__).parent / "hls" / "bounded"
 
 
 @pytest.mark.parametrize("net, cfg, fuse_relu", [
-    ("lenet5", EngineConfig(vec=4, lane=8), True),
+    ("lenet5", EngineConfig(vec=4, lane=8, wports=2), True),
     pytest.param("scaled", SMALL, False, marks=pytest.mark.heavy),
     pytest.param("scaled", EngineConfig(vec=8, lane=16), True, marks=pytest.mark.heavy),
 ], ids=["lenet5", "scaled-banded", "scaled-wide"])

@@ -3,12 +3,12 @@
 // One engine runs any network whose layers fit its limits: the host writes a list of layer descriptors
 // (docs/engine.md: op, shapes, stride, pads, groups, shift, DDR offsets of input, weights, bias, output)
 // to DDR and starts the engine with the descriptors' address and count. Each descriptor runs as one
-// dataflow region of eight processes over FIFOs of declared depth:
+// dataflow region of these processes over FIFOs of declared depth:
 //
 //   read_input --x_s--> mac_unit --acc_s--> requant_unit --lv_s--> transpose_unit --res_s--+
 //      |  \--pool_s--> pool_unit ------------------------------------------pout_s-------+--> write_unit
 //      \-----lrn_s---> lrn_unit  ------------------------------------------lout_s-------+
-//   read_params --w_s, b_s--> mac_unit;  --lut_s--> lrn_unit
+//   read_params --w0_s, b_s--> mac_unit;  --lut_s--> lrn_unit;  read_weights x (WPORTS - 1) --w1_s..--> mac_unit
 //
 // Every stream has one producer and one consumer, each consumer reads a stream in the order its
 // producer writes it, and the graph has no cycle, so the region runs to completion at any depth >= 1.
@@ -40,6 +40,9 @@
 #ifndef HILT_ENGINE_WBUF_VECS
 #define HILT_ENGINE_WBUF_VECS 512  // weight vectors of one lane block kept for the band's later pixels
 #endif
+#ifndef HILT_ENGINE_WPORTS
+#define HILT_ENGINE_WPORTS 1  // AXI4 masters the weights stream through (1, 2 or 4), each a share of the lanes
+#endif
 #ifndef HILT_ENGINE_PORT_BYTES
 #define HILT_ENGINE_PORT_BYTES 16  // data width of an AXI4 master (the board's HP port: 16 on UltraScale+, 8 on Zynq-7000)
 #endif
@@ -53,6 +56,10 @@ const int TILE_BYTES = HILT_ENGINE_TILE_BYTES;
 const int OBUF_PIX = HILT_ENGINE_OBUF_PIX;
 const int WBUF_VECS = HILT_ENGINE_WBUF_VECS;
 const int PORT_BYTES = HILT_ENGINE_PORT_BYTES;
+const int WPORTS = HILT_ENGINE_WPORTS;
+const int PLANE = LANE / WPORTS;  // lanes whose weights one weight master reads
+static_assert(WPORTS == 1 || WPORTS == 2 || WPORTS == 4, "HILT_ENGINE_WPORTS is 1, 2 or 4");
+static_assert(LANE % WPORTS == 0, "HILT_ENGINE_LANE must be a multiple of HILT_ENGINE_WPORTS");
 const int LUT_SIZE = 1024;       // LRN table entries (docs/numerics.md)
 const int ACC_BITS = 32;         // accumulator of 8-bit operands
 const int BITS = 8;              // activation and weight width
@@ -77,6 +84,9 @@ struct vec_t {  // VEC input channels at one window position
 };
 struct wvec_t {  // the weights LANE lanes multiply with one vec_t
   int8_t w[LANE][VEC];
+};
+struct wpart_t {  // the share of a wvec_t one weight master reads: PLANE lanes
+  int8_t w[PLANE][VEC];
 };
 struct accv_t {  // LANE wrapped accumulators of one output pixel
   int32_t a[LANE];
@@ -198,13 +208,34 @@ inline void read_input(const int8_t *mem, const desc_t d, hls::stream<vec_t> &x_
   }
 }
 
-// ---- memory-read unit, second master: packed weights and biases (conv/dense), the LRN table ----
-inline void read_params(const int8_t *mem, const desc_t d, hls::stream<wvec_t> &w_s, hls::stream<int32_t> &b_s,
+// ---- weight masters: part `part` of every lane block's packed weights (lanes part*PLANE..), one per master ----
+inline void read_weight_block(const int8_t *mem, const desc_t d, int part, uint32_t block, int kv,
+                              hls::stream<wpart_t> &w_s) {
+  const uint32_t base = d.wt + (block * WPORTS + part) * (uint32_t)kv * PLANE * VEC;  // parts are contiguous
+  for (int k = 0; k < kv; k++) {
+    HILT_HLS(PIPELINE II = 1)
+    wpart_t w;
+    for (int l = 0; l < PLANE; l++)
+      for (int v = 0; v < VEC; v++) w.w[l][v] = mem[base + ((uint32_t)k * PLANE + l) * VEC + v];
+    w_s.write(w);
+  }
+}
+
+inline void read_weights(const int8_t *mem, const desc_t d, int part, hls::stream<wpart_t> &w_s) {
+  if (d.op != OP_CONV || part >= WPORTS) return;
+  const int cg = d.c / d.g, og = d.o / d.g, kv = ceil_div(cg, VEC) * d.kh * d.kw, blocks = ceil_div(og, LANE);
+  for (int g = 0; g < d.g; g++)
+    for (int r0 = 0; r0 < d.ho; r0 += d.band)  // a layer of several bands reads its weights once per band
+      for (int b = 0; b < blocks; b++) read_weight_block(mem, d, part, (uint32_t)g * blocks + b, kv, w_s);
+}
+
+// ---- memory-read unit, second master: biases and the first weight part (conv/dense), the LRN table ----
+inline void read_params(const int8_t *mem, const desc_t d, hls::stream<wpart_t> &w_s, hls::stream<int32_t> &b_s,
                         hls::stream<int16_t> &lut_s) {
   if (d.op == OP_CONV) {
     const int cg = d.c / d.g, og = d.o / d.g, kv = ceil_div(cg, VEC) * d.kh * d.kw, blocks = ceil_div(og, LANE);
     for (int g = 0; g < d.g; g++)
-      for (int r0 = 0; r0 < d.ho; r0 += d.band)  // a layer of several bands reads its weights once per band
+      for (int r0 = 0; r0 < d.ho; r0 += d.band)
         for (int b = 0; b < blocks; b++) {
           const uint32_t block = (uint32_t)g * blocks + b;
           for (int l = 0; l < LANE; l++) {
@@ -213,14 +244,7 @@ inline void read_params(const int8_t *mem, const desc_t d, hls::stream<wvec_t> &
             b_s.write((int32_t)((uint32_t)(uint8_t)mem[a] | (uint32_t)(uint8_t)mem[a + 1] << 8 |
                                 (uint32_t)(uint8_t)mem[a + 2] << 16 | (uint32_t)(uint8_t)mem[a + 3] << 24));
           }
-          const uint32_t base = d.wt + block * (uint32_t)kv * LANE * VEC;
-          for (int k = 0; k < kv; k++) {
-            HILT_HLS(PIPELINE II = 1)
-            wvec_t w;
-            for (int l = 0; l < LANE; l++)
-              for (int v = 0; v < VEC; v++) w.w[l][v] = mem[base + ((uint32_t)k * LANE + l) * VEC + v];
-            w_s.write(w);
-          }
+          read_weight_block(mem, d, 0, block, kv, w_s);
         }
   } else if (d.op == OP_LRN) {
     for (int i = 0; i < LUT_SIZE; i++) {
@@ -232,7 +256,8 @@ inline void read_params(const int8_t *mem, const desc_t d, hls::stream<wvec_t> &
 }
 
 // ---- conv/dense unit: LANE x VEC multiply-accumulates per cycle ----
-inline void mac_unit(const desc_t d, hls::stream<vec_t> &x_s, hls::stream<wvec_t> &w_s, hls::stream<int32_t> &b_s,
+inline void mac_unit(const desc_t d, hls::stream<vec_t> &x_s, hls::stream<wpart_t> &w0_s, hls::stream<wpart_t> &w1_s,
+                     hls::stream<wpart_t> &w2_s, hls::stream<wpart_t> &w3_s, hls::stream<int32_t> &b_s,
                      hls::stream<accv_t> &acc_s) {
   if (d.op != OP_CONV) return;
   wvec_t wbuf[WBUF_VECS];  // a lane block's weights, streamed in with the band's first pixel
@@ -252,7 +277,12 @@ inline void mac_unit(const desc_t d, hls::stream<vec_t> &x_s, hls::stream<wvec_t
             const vec_t x = x_s.read();
             wvec_t w;
             if (p == 0) {
-              w = w_s.read();
+              for (int part = 0; part < WPORTS; part++) {
+                const wpart_t wp = part == 0 ? w0_s.read() : part == 1 ? w1_s.read() : part == 2 ? w2_s.read()
+                                                                                                    : w3_s.read();
+                for (int l = 0; l < PLANE; l++)
+                  for (int v = 0; v < VEC; v++) w.w[part * PLANE + l][v] = wp.w[l][v];
+              }
               if (npix > 1) wbuf[k] = w;  // the host checks kv <= WBUF_VECS for such layers
             } else {
               w = wbuf[k];
@@ -406,10 +436,14 @@ inline void write_unit(int8_t *mem, const desc_t d, hls::stream<int8_t> &res_s, 
 
 /// One descriptor: one dataflow region. Producers are listed before their consumers (the sequential
 /// fallback of engine_dataflow.h runs them in this order).
-inline void run_layer(const int8_t *act_in, const int8_t *params, int8_t *act_out, const desc_t d) {
+inline void run_layer(const int8_t *act_in, const int8_t *params, const int8_t *wts1, const int8_t *wts2,
+                      const int8_t *wts3, int8_t *act_out, const desc_t d) {
   HILT_DATAFLOW_BEGIN();
   HILT_STREAM(vec_t, x_s, 4);
-  HILT_STREAM(wvec_t, w_s, 4);
+  HILT_STREAM(wpart_t, w0_s, 4);
+  HILT_STREAM(wpart_t, w1_s, 4);
+  HILT_STREAM(wpart_t, w2_s, 4);
+  HILT_STREAM(wpart_t, w3_s, 4);
   HILT_STREAM(int32_t, b_s, LANE);
   HILT_STREAM(int16_t, lut_s, 2);
   HILT_STREAM(accv_t, acc_s, 2);
@@ -420,8 +454,11 @@ inline void run_layer(const int8_t *act_in, const int8_t *params, int8_t *act_ou
   HILT_STREAM(vec_t, lrn_s, 4);
   HILT_STREAM(vec_t, lout_s, 4);
   HILT_PROCESS(read_input(act_in, d, x_s, pool_s, lrn_s));
-  HILT_PROCESS(read_params(params, d, w_s, b_s, lut_s));
-  HILT_PROCESS(mac_unit(d, x_s, w_s, b_s, acc_s));
+  HILT_PROCESS(read_params(params, d, w0_s, b_s, lut_s));
+  HILT_PROCESS(read_weights(wts1, d, 1, w1_s));
+  HILT_PROCESS(read_weights(wts2, d, 2, w2_s));
+  HILT_PROCESS(read_weights(wts3, d, 3, w3_s));
+  HILT_PROCESS(mac_unit(d, x_s, w0_s, w1_s, w2_s, w3_s, b_s, acc_s));
   HILT_PROCESS(requant_unit(d, acc_s, lv_s));
   HILT_PROCESS(transpose_unit(d, lv_s, res_s));
   HILT_PROCESS(pool_unit(d, pool_s, pout_s));
@@ -431,13 +468,14 @@ inline void run_layer(const int8_t *act_in, const int8_t *params, int8_t *act_ou
 }
 
 /// The engine: run `count` descriptors from `descs`, one layer after another; every layer's output stays
-/// in DDR. act_in, params and act_out are the same DDR buffer seen through three AXI4 masters.
-inline void run(const int8_t *act_in, const int8_t *params, int8_t *act_out, const uint32_t *descs,
-                uint32_t count) {
+/// in DDR. act_in, params, wts1-3 and act_out are the same DDR buffer seen through separate AXI4 masters
+/// (wts1-3 only where WPORTS needs them; otherwise the top passes params, which they then never read).
+inline void run(const int8_t *act_in, const int8_t *params, const int8_t *wts1, const int8_t *wts2,
+                const int8_t *wts3, int8_t *act_out, const uint32_t *descs, uint32_t count) {
   for (uint32_t i = 0; i < count; i++) {
     desc_t d;
     load_desc(descs + i * DESC_WORDS, d);
-    run_layer(act_in, params, act_out, d);
+    run_layer(act_in, params, wts1, wts2, wts3, act_out, d);
   }
 }
 

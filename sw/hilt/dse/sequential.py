@@ -26,6 +26,7 @@ fetch, pipeline fills, the region's start and end).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -40,6 +41,7 @@ BRAM18_WIDTH = 36  # widest port of a BRAM18 (512 x 36)
 VEC_CHOICES = (4, 8, 16)
 LANE_CHOICES = (8, 16, 32, 64, 128)
 TILE_CHOICES = (32768, 65536, 131072)
+WPORT_CHOICES = (1, 2, 4)  # weight masters: a Zynq PS has four HP ports
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,12 @@ class EngineConfig:
     obuf_pix: int = 4096
     wbuf_vecs: int = 512
     port_bytes: int = 16  # an AXI4 master's data width: the board's HP port (dma_width_bits / 8)
+    wports: int = 1  # weight masters, each reading LANE / wports lanes' weights
 
     def defines(self) -> dict[str, int]:
         return {"HILT_ENGINE_VEC": self.vec, "HILT_ENGINE_LANE": self.lane, "HILT_ENGINE_TILE_BYTES": self.tile_bytes,
                 "HILT_ENGINE_OBUF_PIX": self.obuf_pix, "HILT_ENGINE_WBUF_VECS": self.wbuf_vecs,
-                "HILT_ENGINE_PORT_BYTES": self.port_bytes}
+                "HILT_ENGINE_PORT_BYTES": self.port_bytes, "HILT_ENGINE_WPORTS": self.wports}
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -234,11 +237,11 @@ def master_bytes_per_cycle(board) -> float:
     return board.dma_width_bits / 8
 
 
-def step_time(s: Step, board, freq_mhz: float) -> dict:
+def step_time(s: Step, board, freq_mhz: float, cfg: EngineConfig) -> dict:
     st = s.stats
     ddr = board.ddr_bytes_per_cycle(freq_mhz) * BURST_EFFICIENCY
     total = st["in_bytes"] + st["weight_bytes"] + st["out_bytes"]
-    memory = max(total / ddr, st["weight_bytes"] / master_bytes_per_cycle(board))
+    memory = max(total / ddr, st["weight_bytes"] / (master_bytes_per_cycle(board) * cfg.wports))
     cycles = max(st["compute_cycles"], memory) + STEP_OVERHEAD
     return {"step": s.name, "op": s.op, "band": s.band, **st, "memory_cycles": int(math.ceil(memory)),
             "cycles": int(math.ceil(cycles)), "ms": cycles / (freq_mhz * 1e3),
@@ -257,13 +260,13 @@ def resources(cfg: EngineConfig, board) -> dict[str, int]:
     wbuf = ceil_div(cfg.lane * cfg.vec * 8, BRAM18_WIDTH) * ceil_div(cfg.wbuf_vecs, 512)
     lut_rom = cfg.vec  # one copy of the LRN table per channel of a vector
     lv_fifo = ceil_div(cfg.lane * 8, BRAM18_WIDTH) * ceil_div(cfg.obuf_pix, 512)  # the transpose's ping-pong half
-    bram = tile + obuf + wbuf + lut_rom + lv_fifo + 12  # + the three masters' burst FIFOs
-    lut = 15000 + 40 * macs + 200 * cfg.lane
+    bram = tile + obuf + wbuf + lut_rom + lv_fifo + 4 * (3 + cfg.wports)  # + the masters' burst FIFOs
+    lut = 15000 + 40 * macs + 200 * cfg.lane + 3000 * (cfg.wports - 1)  # + an AXI4 master each
     return {"dsp": int(dsp), "bram18": int(bram), "lut": int(lut), "uram": 0, "ff": int(2 * lut)}
 
 
 def performance(net: Network, board, freq_mhz: float, cfg: EngineConfig, fuse_relu: bool = True) -> dict:
-    rows = [step_time(s, board, freq_mhz) for s in plan(net, cfg, fuse_relu)]
+    rows = [step_time(s, board, freq_mhz, cfg) for s in plan(net, cfg, fuse_relu)]
     cycles = sum(r["cycles"] for r in rows)
     return {"config": cfg.to_json(), "steps": rows, "cycles": cycles, "ms": cycles / (freq_mhz * 1e3),
             "resources": resources(cfg, board), "macs": net.macs}
@@ -274,25 +277,24 @@ def fits(res: dict, board, cap: float) -> bool:
 
 
 def search(net: Network, board, freq_mhz: float, cap: float = 0.8, fuse_relu: bool = True) -> dict:
-    """The fastest VEC x LANE x tile that fits within ``cap`` of every resource (HiltError if none)."""
-    best = None
+    """The fastest VEC x LANE x tile x weight masters that fits within ``cap`` of every resource."""
+    best, best_key = None, None
     tried = []
-    for vec in VEC_CHOICES:
-        for lane in LANE_CHOICES:
-            for tile in TILE_CHOICES:
-                cfg = EngineConfig(vec, lane, tile, wbuf_vecs=max(512, _max_kv(net, vec)),
-                                   port_bytes=board.dma_width_bits // 8)
-                res = resources(cfg, board)
-                if not fits(res, board, cap):
-                    continue
-                try:
-                    perf = performance(net, board, freq_mhz, cfg, fuse_relu)
-                except HiltError:
-                    continue
-                tried.append({"vec": vec, "lane": lane, "tile_bytes": tile, "ms": perf["ms"], **res})
-                if best is None or (perf["ms"], res["dsp"], res["bram18"]) < \
-                        (best["ms"], best["resources"]["dsp"], best["resources"]["bram18"]):
-                    best = perf
+    for vec, lane, tile, wports in itertools.product(VEC_CHOICES, LANE_CHOICES, TILE_CHOICES, WPORT_CHOICES):
+        cfg = EngineConfig(vec, lane, tile, wbuf_vecs=max(512, _max_kv(net, vec)),
+                           port_bytes=board.dma_width_bits // 8, wports=wports)
+        res = resources(cfg, board)
+        if not fits(res, board, cap):
+            continue
+        try:
+            perf = performance(net, board, freq_mhz, cfg, fuse_relu)
+        except HiltError:
+            continue
+        tried.append({**cfg.to_json(), "ms": perf["ms"], **res})
+        # fastest, then fewest DSPs, BRAMs and masters
+        key = (round(perf["ms"], 6), res["dsp"], res["bram18"], wports)
+        if best is None or key < best_key:
+            best, best_key = perf, key
     if best is None:
         raise HiltError(f"no engine configuration fits {board.name} within {cap:.0%} of its resources")
     best["tried"] = tried
@@ -330,7 +332,8 @@ def report_lines(net: Network, board, freq_mhz: float, best: dict) -> list[str]:
              f"{r['memory_cycles']:,}", r["bound"], f"{r['ms']:.3f}"] for r in best["steps"]]
     rows.append(["total", "", "", f"{net.macs / 1e6:,.1f}", "", "", "", f"{best['ms']:.3f}"])
     lines = [f"{net.name} on the layer-sequential engine, {board.name} at {freq_mhz:g} MHz: VEC {cfg['vec']} x LANE "
-             f"{cfg['lane']} ({cfg['vec'] * cfg['lane']} MACs/cycle), {cfg['tile_bytes'] // 1024} KiB input tile; "
+             f"{cfg['lane']} ({cfg['vec'] * cfg['lane']} MACs/cycle), {cfg['tile_bytes'] // 1024} KiB input tile, "
+             f"{cfg['wports']} weight master{'s' if cfg['wports'] > 1 else ''} of {cfg['port_bytes'] * 8} bits; "
              f"{res['dsp']} DSP, {res['bram18']} BRAM18, {res['lut']:,} LUT",
              table(rows, ["step", "op", "band", "MMAC", "compute cyc", "memory cyc", "bound", "ms"],
                    right={2, 3, 4, 5, 7})]

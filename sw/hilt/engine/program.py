@@ -5,8 +5,8 @@ Layout of the image (byte offsets from the buffer's base, each region aligned to
     [descriptors: DESC_WORDS x uint32 per step] [parameters: per conv/dense step packed int8 weights, then
     int32 biases; per LRN step its int16 table] [activations: the input, then each step's output]
 
-Weights are packed in the order the engine's weight master reads them: per group, lane block, weight
-vector k = (channel vector, i, j), lane, VEC channels; lanes beyond a group's outputs and channels beyond
+Weights are packed in the order the engine's weight masters read them: per group, lane block, master
+(a share of the lanes), weight vector k = (channel vector, i, j), lane, VEC channels; lanes beyond a group's outputs and channels beyond
 its inputs are zero. Activations are int8 in CHW order, so a dense layer reads a flatten's input map as
 its vector. Every layer's output stays in DDR (``taps``): training reads them back and rewrites only the
 parameter regions. Only numpy is needed here (the board runs this).
@@ -54,13 +54,14 @@ class Program:
     image: np.ndarray = field(repr=False, default=None)  # uint8, the whole DDR image
 
 
-def pack_weights(w: np.ndarray, groups: int, vec: int, lane: int) -> np.ndarray:
-    """OIHW integer weights -> the engine's packed int8 order (groups, blocks, kv, LANE, VEC)."""
+def pack_weights(w: np.ndarray, groups: int, vec: int, lane: int, parts: int = 1) -> np.ndarray:
+    """OIHW integer weights -> the engine's packed int8 order (groups, blocks, parts, kv, LANE / parts, VEC):
+    each weight master reads one part of a block, contiguous."""
     o, cg, kh, kw = w.shape
     og, cv, blocks = o // groups, ceil_div(cg, vec), ceil_div(o // groups, lane)
     p = np.zeros((groups, blocks * lane, cv * vec, kh, kw), np.int8)
     p[:, :og, :cg] = w.reshape(groups, og, cg, kh, kw)
-    p = p.reshape(groups, blocks, lane, cv, vec, kh, kw).transpose(0, 1, 3, 5, 6, 2, 4)
+    p = p.reshape(groups, blocks, parts, lane // parts, cv, vec, kh, kw).transpose(0, 1, 2, 4, 6, 7, 3, 5)
     return np.ascontiguousarray(p).reshape(-1)
 
 
@@ -93,7 +94,7 @@ def param_bytes(q: QModel, s: Step, cfg: EngineConfig) -> dict[str, np.ndarray]:
     """The packed parameter arrays of one step (bytes of each region)."""
     ql = q.layers[s.layers[0]]
     if s.op == "conv":
-        return {"weight": pack_weights(_weights_oihw(q, s), s.groups, cfg.vec, cfg.lane).view(np.uint8),
+        return {"weight": pack_weights(_weights_oihw(q, s), s.groups, cfg.vec, cfg.lane, cfg.wports).view(np.uint8),
                 "bias": pack_bias(ql.arrays["bias"], s.groups, cfg.lane).view(np.uint8)}
     if s.op == "lrn":
         return {"lut": ql.arrays["lut"].astype("<i2").view(np.uint8)}

@@ -87,7 +87,7 @@ def write_project(q: QModel, out_dir, cfg: EngineConfig = EngineConfig(), board=
            "board": getattr(board, "name", "generic"), "part": getattr(board, "part", "xczu7ev-ffvc1156-2-e"),
            "freq_mhz": f"{freq_mhz:g}", "period_ns": f"{1000.0 / freq_mhz:.3f}", "source": source or q.network.name,
            "depth": prog.size, "desc_words": prog.descriptors.size,
-           "port_bits": cfg.port_bytes * 8,
+           "port_bits": cfg.port_bytes * 8, "extra_ports": list(range(1, cfg.wports)),
            "steps": [{"name": s["name"], "op": s["op"], "relu": s["relu"], "band": s["band"],
                       "out": s["descriptor"]["out"]} for s in pj["steps"]]}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
