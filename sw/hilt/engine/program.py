@@ -9,7 +9,7 @@ Weights are packed in the order the engine's weight masters read them: per group
 (a share of the lanes), weight vector k = (channel vector, i, j), lane, VEC channels; lanes beyond a group's outputs and channels beyond
 its inputs are zero. Activations are int8 in CHW order, so a dense layer reads a flatten's input map as
 its vector. Every layer's output stays in DDR (``taps``): training reads them back and rewrites only the
-parameter regions. Only numpy is needed here (the board runs this).
+parameter regions.
 """
 
 from __future__ import annotations
