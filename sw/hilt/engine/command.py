@@ -11,8 +11,7 @@ import numpy as np
 from ..errors import HiltError
 
 ENGINES = ("auto", "streaming", "sequential")
-CALIB_DEFAULT = 256  # calibration images, as for the streaming pipeline ...
-CALIB_MACS = 4e9  # ... unless their float forward passes would cost more multiply-adds than this
+CALIB_MACS = 4e9  # calibration images as for every command, unless their float forward passes cost more MACs
 
 
 def add_engine_argument(parser, default: str = "auto") -> None:
@@ -36,29 +35,34 @@ def network_for(spec: str):
 def streaming_fits(net, board, freq_mhz: float, bits: int, cap: float = 0.8) -> tuple[bool, str]:
     """Whether the DSE finds a streaming design within ``cap`` of the board, and its reason if not."""
     from ..dse import Space, search
+    from ..plan import HLS
 
-    try:
-        search(Space(net, board, freq_mhz, "infer", bits), cap)
+    try:  # the target `hilt compile` emits: what the streaming project would build
+        search(Space(net, board, freq_mhz, "infer", bits, target=HLS), cap)
     except HiltError as err:
         return False, str(err).split("; use the layer-sequential")[0]
     return True, ""
 
 
 def calibration_count(net, requested: int | None) -> int:
+    """``--calib`` if given, else the one default calibration size capped at CALIB_MACS of float work."""
+    from ..quant import CALIBRATION_IMAGES
+
     if requested:
         return requested
-    return int(max(2, min(CALIB_DEFAULT, CALIB_MACS // max(1, net.macs))))
+    return int(max(2, min(CALIBRATION_IMAGES, CALIB_MACS // max(1, net.macs))))
 
 
 def calibrate(net, data: str, count: int, bits: int):
     """Forward-only formats on the first ``count`` training images of ``data`` fitted to the model (the
-    engine never runs the integer backward pass; its training uses the host's float backward)."""
+    engine never runs the integer backward pass; its training uses the host's float backward). Only those
+    images are fitted: AlexNet's whole training set at 3x227x227 would take gigabytes."""
     from ..data import fit_to, load_splits
-    from ..quant import quantize
+    from ..quant import calibrate_on
 
     train, _ = load_splits(data, shape=net.input_shape)
-    x = fit_to(train.subset(np.arange(min(count, len(train)))), net.input_shape).x
-    return quantize(net, x, bits=bits, backward=False)
+    calib = fit_to(train.subset(np.arange(min(count, len(train)))), net.input_shape)
+    return calibrate_on(net, calib, bits, count, backward=False)
 
 
 def compile_engine(args) -> int | None:
@@ -80,7 +84,7 @@ def compile_engine(args) -> int | None:
             return None
         print(f"{why}: generating the layer-sequential engine (weights in DDR) instead")
     if getattr(args, "folding", None):
-        raise HiltError("--folding sets the streaming pipeline's per-layer PE x SIMD; the layer-sequential engine "
+        raise HiltError("--plan/--folding sets the streaming pipeline's per-layer units; the layer-sequential engine "
                         "takes its VEC x LANE from `hilt dse MODEL --engine sequential`")
     if args.bits != 8:
         raise HiltError(f"the layer-sequential engine computes int8; use --bits 8 (not {args.bits})")
