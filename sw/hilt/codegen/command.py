@@ -25,8 +25,12 @@ def register(sub) -> None:
                         "per-layer {pe, simd} of the forward units (--folding: the same)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     add_data_argument(p)
-    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
-                   help=f"calibration images (default {CALIBRATION_IMAGES}, as every command)")
+    p.add_argument("--calib", type=positive_int,
+                   help=f"calibration images (default {CALIBRATION_IMAGES}, as every command; the layer-sequential "
+                        "engine takes fewer for big models, at most 4 GMAC of float work)")
+    from ..engine.command import add_engine_argument
+
+    add_engine_argument(p)
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("csim", help="compile a generated project with g++ and compare it with the golden model",
@@ -54,11 +58,18 @@ def load_quantized(spec: str, data: str, bits: int, calib: int):
 def cmd_compile(args) -> int:
     from ..dse.boards import load_board
     from ..plan import HLS, load_plan
+    from ..quant.calibrate import CALIBRATION_IMAGES
     from .project import compile_project
 
+    if args.engine != "streaming":
+        from ..engine.command import compile_engine
+
+        done = compile_engine(args)
+        if done is not None:
+            return done
     board = load_board(args.board)
     board.check_clock(args.freq)
-    q = load_quantized(args.model, args.data, args.bits, args.calib)
+    q = load_quantized(args.model, args.data, args.bits, args.calib or CALIBRATION_IMAGES)
     plan = None
     if args.folding:
         plan = load_plan(args.folding, q.network, target=HLS, mode="train" if q.err_out_fmt else "infer",

@@ -52,6 +52,10 @@ def accelerator_from_args(args, seed: int | None = None):
     """The backend named by --backend: the virtual chip (emu) or the generated C++ in C simulation (csim)."""
     from ..faults import FaultConfig
 
+    if getattr(args, "engine", "streaming") == "sequential":
+        from ..engine.accel import engine_backend
+
+        return engine_backend(getattr(args, "backend", "emu"), chip_from_args(args, seed), FaultConfig())
     if getattr(args, "backend", "emu") == "csim":
         from ..codegen.accelerator import CSim
 
@@ -248,6 +252,9 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--backend", choices=("emu", "csim"), default="emu",
                    help="accelerator: emu (the virtual chip) or csim (the generated HLS C++ under g++)")
+    p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
+                   help="the accelerator's architecture: the streaming pipeline (default) or the layer-sequential "
+                        "engine (shared VEC x LANE MAC lanes, every layer's output read back from DDR)")
     p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
     p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)
