@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--csim", action="store_true", help="C-simulate the generated project against the golden model "
                                                        "(g++) before the vendor tools")
     p.add_argument("--dry-run", action="store_true", help="stop before the first vendor tool call (exit 0)")
+    p.add_argument("--until", choices=("tcl", "hls", "vivado"),
+                   help="stop after this stage (tcl: generated files only; hls: the exported IP; vivado: bitstream "
+                        "without packaging)")
     p.add_argument("--json", metavar="FILE", help="the overlay manifest, or the stages run, as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, no vendor tool output")
     p.set_defaults(func=cmd_build)
@@ -43,7 +46,7 @@ def cmd_build(args) -> int:
 
     req = Request(model=args.model, board=args.board, freq_mhz=args.freq, output=args.output, folding=args.folding,
                   kind=args.kind, bits=args.bits, data=args.data, calib=args.calib, cap=args.cap, jobs=args.jobs,
-                  dry_run=args.dry_run, csim=args.csim, quiet=args.quiet)
+                  dry_run=args.dry_run, until=args.until, csim=args.csim, quiet=args.quiet)
     man = build(req)
     if args.json:
         write_json(args.json, man if man is not None else {"dry_run": True, "stages": req.log})

@@ -53,6 +53,7 @@ class Request:
     cap: float = 0.8
     jobs: int = 4
     dry_run: bool = False
+    until: str | None = None  # stop after this stage: "tcl", "hls" or "vivado"
     csim: bool = False
     quiet: bool = False
     log: list = field(default_factory=list)
@@ -74,6 +75,13 @@ def text_hash(*parts: str) -> str:
     for part in parts:
         h.update(part.encode() + b"\0")
     return h.hexdigest()
+
+
+def render_vivado(ctx: dict) -> tuple[str, str]:
+    """(overlay.tcl, timing.xdc) of a block-design context."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    return env.get_template("overlay.tcl.j2").render(**ctx), env.get_template("timing.xdc.j2").render(**ctx)
 
 
 class Build:
@@ -117,7 +125,11 @@ class Build:
         board.check_clock(req.freq_mhz)
         if not 0 < req.cap <= 1:
             raise HiltError(f"--cap {req.cap:g}: give a utilisation fraction in (0, 1]")
-        net = _network(req.model)
+        if req.model.endswith(".npz"):  # a model already quantized by `hilt quantize`
+            q = load_quantized(req.model, req.data, req.bits, req.calib)
+            net = q.network
+        else:
+            q, net = None, _network(req.model)
         name = _c_name(net.name)
         self.dir = Path(req.output or f"out/{name}_{board.key}_{req.freq_mhz:g}MHz")
 
@@ -129,7 +141,8 @@ class Build:
         self.state = self.load_state()
 
         # 2. generate the HLS project (replaced only when its content changed)
-        q = load_quantized(req.model, req.data, req.bits, req.calib)
+        self.qmodel_file = Path(req.model) if q is not None else self.dir / "quant" / "qmodel.npz"
+        q = q or self.quantize(load_quantized)
         hls_dir, synth_dir = self.dir / "hls", f"{name}_hls"
         staged = self.dir / ".hls.new"
         if staged.exists():
@@ -145,7 +158,7 @@ class Build:
                 shutil.rmtree(hls_dir)
             staged.rename(hls_dir)
             self.say(f"[generate] {hls_dir}: {len(hls_manifest['layers'])} layers, top {hls_manifest['top']}")
-        q.save(hls_dir / "qmodel.npz")  # for `hilt csim` on the project
+        shutil.copyfile(self.qmodel_file, hls_dir / "qmodel.npz")  # for `hilt csim` on the project
         if req.csim:
             self.csim(hls_dir)
 
@@ -154,15 +167,13 @@ class Build:
         viv_dir.mkdir(exist_ok=True)
         ip_repo = f"../hls/{synth_dir}/solution1/impl/ip"
         ctx = blockdesign.context(name, board, req.freq_mhz, kind, name, ip_repo, "out", req.jobs)
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                                 keep_trailing_newline=True)
-        tcl = env.get_template("overlay.tcl.j2").render(**ctx)
-        xdc = env.get_template("timing.xdc.j2").render(**ctx)
+        tcl, xdc = render_vivado(ctx)
         for path, text in ((viv_dir / "overlay.tcl", tcl), (viv_dir / "timing.xdc", xdc)):
             if not path.is_file() or path.read_text() != text:
                 path.write_text(text)
         self.say(f"[tcl] {viv_dir / 'overlay.tcl'}: block design for {board.part}, clk_wiz clk_out1 = "
                  f"{req.freq_mhz:g} MHz")
+        self.stop_after("tcl")
 
         # 4. Vitis HLS
         ip_xml = hls_dir / synth_dir / "solution1" / "impl" / "ip" / "component.xml"
@@ -175,6 +186,7 @@ class Build:
             if not ip_xml.is_file():
                 raise HiltError(f"vitis_hls finished but exported no IP ({ip_xml} missing); see {logs / 'vitis_hls.log'}")
             self.done("hls", hls_key)
+        self.stop_after("hls")
 
         # 5. Vivado
         out = viv_dir / "out"
@@ -191,6 +203,7 @@ class Build:
                 if not p.is_file():
                     raise HiltError(f"vivado finished but {p} is missing; see {logs / 'vivado.log'}")
             self.done("vivado", viv_key)
+        self.stop_after("vivado")
 
         # 6. timing sign-off and the overlay folder
         summary = parse_timing_summary(report.read_text())
@@ -229,6 +242,32 @@ class Build:
                  f"({time.perf_counter() - self.t0:.1f} s)")
         return man
 
+    def quantize(self, load_quantized):
+        """The quantized model, calibrated once per build folder: recalibrating (seconds to minutes) is skipped
+        while the model file, data set, width and calibration count are the same."""
+        from .. import __version__
+
+        req = self.req
+        path = Path(req.model)
+        source = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else f"zoo:{req.model}:{__version__}"
+        key = text_hash(source, req.data, str(req.bits), str(req.calib))
+        saved = self.dir / "quant" / "qmodel.npz"
+        if self.fresh("quantize", key, [saved]):
+            from ..quant import QModel
+
+            self.say(f"[quantize] {saved} up to date")
+            return QModel.load(saved)
+        q = load_quantized(req.model, req.data, req.bits, req.calib)
+        saved.parent.mkdir(exist_ok=True)
+        q.save(saved)
+        self.done("quantize", key)
+        self.say(f"[quantize] {q.network.name}: int{q.bits}, calibrated on {req.calib} images of {req.data}")
+        return q
+
+    def stop_after(self, stage: str) -> None:
+        if self.req.until == stage:
+            raise DryRunStop(f"[until] stopping after the {stage} stage as asked")
+
     def vendor_stage(self, tool: str, args: list[str], cwd: Path, logs: Path, what: str) -> None:
         if self.req.dry_run:
             raise DryRunStop(f"[dry run] stopping before `{tool} {' '.join(args)}` in {cwd} (the {what} is ready)")
@@ -249,11 +288,11 @@ class Build:
 
 
 class DryRunStop(Exception):
-    """--dry-run reached the first vendor call."""
+    """--dry-run reached the first vendor call, or --until its stage."""
 
 
 def build(req: Request) -> dict | None:
-    """Run the flow; returns the overlay manifest, or None when a dry run stopped before a vendor call."""
+    """Run the flow; returns the overlay manifest, or None when --dry-run / --until stopped it early."""
     b = Build(req)
     try:
         return b.run()
