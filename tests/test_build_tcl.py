@@ -181,3 +181,16 @@ def test_hls_script_period_and_ip_name(tmp_path, lenet5_net, board_key, freq):
     ctx = blockdesign.context("lenet5", board, freq, kinds.get("streaming"), "lenet5", "ip", "out")
     assert vlnv == ctx["accel_vlnv"]
     assert (tmp_path / "hls" / "lenet5_hls" / "solution1" / "impl" / "ip" / "component.xml").is_file()
+
+
+def test_block_design_picture_is_drawn_from_the_recorded_calls(tmp_path):
+    """docs/images/block_design.png comes from tests/tcl/diagram.py: every recorded connection between two
+    cells is drawn, and nothing else."""
+    from diagram import draw, edges, record
+
+    rec, ctx = record("pynq-z2", 142.0)
+    drawn = draw(rec, ctx, str(tmp_path / "bd.png"))
+    expected = [(k, a, b) for k, a, b in edges(rec) if a.split("/")[0] != b.split("/")[0]]
+    assert sorted(drawn) == sorted(expected) and len(expected) > 20
+    assert {k for k, _, _ in drawn} == {"axi", "stream", "clock", "reset"}
+    assert (tmp_path / "bd.png").stat().st_size > 10_000

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..quant.qmodel import _narrow  # the same narrowing the project's .npz files use
+
 QMODEL_VERSION = 1
 
 
@@ -29,13 +31,6 @@ def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _narrow(v: np.ndarray) -> np.ndarray:
-    for t in (np.int8, np.int16, np.int32):
-        if v.size == 0 or (v.min() >= np.iinfo(t).min and v.max() <= np.iinfo(t).max):
-            return v.astype(t)
-    return v.astype(np.int64)
 
 
 def write_qmodel(q, path: str | Path) -> None:
