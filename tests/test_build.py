@@ -269,3 +269,11 @@ def test_every_zoo_model_and_board_without_tools(tmp_path, model, board):
     assert r.returncode == 2
     (line,) = [l for l in r.stderr.splitlines() if l.startswith("hilt: error:")]
     assert "vitis_hls not found" in line or "does not fit" in line
+
+
+@pytest.mark.heavy
+def test_csim_before_the_vendor_tools(tmp_path):
+    r = hilt(["build", "lenet5", "--board", "zcu104", "--freq", "200", "-o", str(tmp_path / "b"), "--calib", "32",
+              "--csim", "--dry-run"], env_with(()))
+    assert r.returncode == 0, r.stderr
+    assert "every tap, error and gradient equals the golden model" in r.stdout

@@ -134,7 +134,7 @@ class Build:
         self.dir = Path(req.output or f"out/{name}_{board.key}_{req.freq_mhz:g}MHz")
 
         # 1. plan: refuse a board that is too small before anything is written
-        plan = make_plan(net, board, req.freq_mhz, req.bits, req.cap, req.folding)
+        plan = (kind.plan or make_plan)(net, board, req.freq_mhz, req.bits, req.cap, req.folding)
         self.say(f"[plan] {name} ({kind.name}, {plan.mode}) on {board.name} at {req.freq_mhz:g} MHz: "
                  f"{plan.cycles_per_sample:,} cycles per sample")
         self.dir.mkdir(parents=True, exist_ok=True)

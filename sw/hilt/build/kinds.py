@@ -28,6 +28,9 @@ class AcceleratorKind:
     clock: str = "ap_clk"
     reset: str = "ap_rst_n"
     interrupt: str = "interrupt"
+    # plan(net, board, freq_mhz, bits, cap, folding_path) -> hilt.build.plan.Plan, raising HiltError with the
+    # reason when the board cannot hold the design; None: the streaming pipeline's DSE (hilt.build.plan)
+    plan: Callable | None = None
     extra: dict = field(default_factory=dict)
 
 
