@@ -68,9 +68,9 @@ BUILD_DIR = $(OUT)/$(notdir $(basename $(MODEL)))_$(BOARD)_$(FREQ)MHz
 BUILD_ARGS ?=
 .PHONY: bitstream
 
-# Vitis HLS synthesis and IP export of the generated project (needs vitis_hls on PATH)
-hls: csim
-	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) --until hls $(BUILD_ARGS)
+# The same project C-simulated against the golden model, then Vitis HLS synthesis and IP export (needs vitis_hls)
+hls: $(DEV)
+	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) --csim --until hls $(BUILD_ARGS)
 
 # PYNQ overlay: HLS IP, Vivado block design, implementation, bitstream, timing sign-off -> $(BUILD_DIR)/overlay
 bitstream: $(BASE)

@@ -277,3 +277,24 @@ def test_csim_before_the_vendor_tools(tmp_path):
               "--csim", "--dry-run"], env_with(()))
     assert r.returncode == 0, r.stderr
     assert "every tap, error and gradient equals the golden model" in r.stdout
+
+
+def test_plan_from_dse_report_and_from_bare_folding(tmp_path, lenet5_net):
+    from hilt.build.plan import make_plan
+    from hilt.dse.boards import load_board
+
+    board = load_board("zcu104")
+    chosen = make_plan(lenet5_net, board, 200.0, 8, 0.8)
+    assert chosen.mode == "train" and chosen.plan["source"] == "dse"
+    report = {"chosen": {"folding": {k: {"pe": f.pe, "simd": f.simd} for k, f in chosen.folding.items()},
+                         "ii_cycles": chosen.cycles_per_sample, "latency_cycles": chosen.latency_cycles}}
+    (tmp_path / "dse.json").write_text(json.dumps(report))
+    again = make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "dse.json"))
+    assert again.folding == chosen.folding and again.cycles_per_sample == chosen.cycles_per_sample
+    (tmp_path / "bare.json").write_text(json.dumps({"conv1": {"pe": 2, "simd": 5}}))
+    bare = make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "bare.json"))
+    assert bare.folding["conv1"].pe == 2 and bare.folding["conv1"].simd == 5
+    assert bare.cycles_per_sample >= 24 * 24 * (6 // 2) * (25 // 5)  # conv1's 576 pixels at 15 cycles each
+    (tmp_path / "bad.json").write_text(json.dumps({"conv1": {"pe": 4, "simd": 1}}))  # 4 does not divide 6
+    with pytest.raises(HiltError):
+        make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "bad.json"))

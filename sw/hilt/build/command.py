@@ -16,7 +16,7 @@ def register(sub) -> None:
                     "manifest.json, NAME.qmodel.npz). Stages whose inputs did not change are skipped; each vendor "
                     "run's log is kept in DIR/logs. Without vitis_hls/vivado on PATH it stops at the first vendor "
                     "call naming the tool and its settings script (exit 2). Walk-through: docs/build.md.")
-    p.add_argument("model", metavar="MODEL", help="ONNX file or zoo name")
+    p.add_argument("model", metavar="MODEL", help="ONNX file, zoo name, or a .npz written by `hilt quantize`")
     p.add_argument("--board", default="zcu104", help="board (a boards/*.yaml stem or a YAML path; default zcu104)")
     p.add_argument("--freq", type=float, default=200.0, metavar="MHZ",
                    help="accelerator clock (clocking wizard output and HLS target; default 200)")
