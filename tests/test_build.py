@@ -298,3 +298,16 @@ def test_plan_from_dse_report_and_from_bare_folding(tmp_path, lenet5_net):
     (tmp_path / "bad.json").write_text(json.dumps({"conv1": {"pe": 4, "simd": 1}}))  # 4 does not divide 6
     with pytest.raises(HiltError):
         make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "bad.json"))
+
+
+def test_virtual_chip_takes_f_safe_from_the_overlay(tmp_path):
+    from hilt.cli import build_parser
+
+    man = tmp_path / "manifest.json"
+    man.write_text(json.dumps({"f_safe_mhz": 246.062, "timing_closed": False}))
+    args = build_parser().parse_args(["sweep", "lenet5", "--f-safe", str(man)])
+    from hilt.commands.chip import chip_from_args
+
+    assert chip_from_args(args).f_safe_mhz == 246.062
+    r = hilt(["sweep", "lenet5", "--f-safe", str(tmp_path / "none.json")], env_with(()))
+    assert r.returncode == 2 and "no such overlay manifest" in r.stderr and "Traceback" not in r.stderr

@@ -57,6 +57,18 @@ def read_qmodel(path: str | Path) -> tuple[dict, list[dict[str, np.ndarray]]]:
     return header, arrays
 
 
+def f_safe_from_manifest(path: str | Path) -> float:
+    """The timing-closed frequency an overlay's manifest records (from its Vivado timing report)."""
+    from ..errors import HiltError
+
+    try:
+        return float(json.loads(Path(path).read_text())["f_safe_mhz"])
+    except FileNotFoundError:
+        raise HiltError(f"{path}: no such overlay manifest; `hilt build` writes DIR/overlay/manifest.json") from None
+    except (KeyError, TypeError, ValueError) as err:
+        raise HiltError(f"{path}: not an overlay manifest with f_safe_mhz ({err})") from None
+
+
 def taps_and_blocks(q) -> tuple[list[dict], list[dict]]:
     """The model's taps (input first, logits last) and weight blocks: exactly the arguments of
     ``hilt.accel.interface.layout``, as JSON."""
