@@ -91,7 +91,7 @@ IPS = {
     },
     "xilinx.com:ip:smartconnect:1.0": {
         "properties": {"NUM_SI", "NUM_MI", "NUM_CLKS"},
-        "pins": {"aclk", "aclk1", "aresetn"} | {f"S{i:02d}_AXI" for i in range(16)} | {f"M{i:02d}_AXI" for i in range(16)},
+        "pins": {"aclk", "aclk1", "aresetn"} | {f"{d}{i:02d}_AXI" for d in "SM" for i in range(16)},
         "segments": set(),
         "spaces": set(),
     },

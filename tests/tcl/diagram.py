@@ -141,6 +141,7 @@ def draw(rec, ctx, path: str) -> list[tuple[str, str, str]]:
 
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else "block_design.png"
-    rec, ctx = record(sys.argv[2] if len(sys.argv) > 2 else "zcu104", float(sys.argv[3]) if len(sys.argv) > 3 else 300.0)
+    board = sys.argv[2] if len(sys.argv) > 2 else "zcu104"
+    rec, ctx = record(board, float(sys.argv[3]) if len(sys.argv) > 3 else 300.0)
     n = draw(rec, ctx, out)
     print(f"wrote {out}: {len(recorded_cells(rec))} cells, {len(n)} connections")

@@ -43,8 +43,9 @@ def timing_summary(period_ns: float, wns: float, clock: str, control_clock: str)
     ok = wns >= 0
     tns = 0.0 if ok else wns * 37
     fail = 0 if ok else 37
-    cols = ("    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)  THS Failing "
-            "Endpoints  THS Total Endpoints     WPWS(ns)     TPWS(ns)  TPWS Failing Endpoints  TPWS Total Endpoints  ")
+    cols = ("    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)  "
+            "THS Failing Endpoints  THS Total Endpoints     WPWS(ns)     TPWS(ns)  TPWS Failing Endpoints  "
+            "TPWS Total Endpoints  ")
     dashes = ("    -------      -------  ---------------------  -------------------      -------      -------  "
               "---------------------  -------------------     --------     --------  ----------------------  "
               "--------------------  ")
@@ -80,11 +81,12 @@ def timing_summary(period_ns: float, wns: float, clock: str, control_clock: str)
         "-----                                  " + dashes.strip() + "  ",
         f"{control_clock:<35s}" + row(ctrl_wns, 0.0, 0),
         f"  {clock:<33s}" + row(wns, tns, fail),
-        f"  {'clkfbout_' + clock[len('clk_out1_'):]:<33s}" + " " * 109 + f"{8.929:11.3f}  {0.0:11.3f}  {0:22d}  {2:20d}  ",
+        f"  {'clkfbout_' + clock[len('clk_out1_'):]:<33s}" + " " * 109
+        + f"{8.929:11.3f}  {0.0:11.3f}  {0:22d}  {2:20d}  ",
         "", "",
         banner("Inter Clock Table"),
-        "From Clock    To Clock          WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      "
-        "THS(ns)  THS Failing Endpoints  THS Total Endpoints  ",
+        "From Clock    To Clock          WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      "
+        "WHS(ns)      THS(ns)  THS Failing Endpoints  THS Total Endpoints  ",
         "", "",
     ]
     return "\n".join(lines) + "\n"

@@ -184,7 +184,8 @@ class Build:
         else:
             self.vendor_stage("vitis_hls", ["-f", "csynth.tcl"], hls_dir, logs, "HLS project")
             if not ip_xml.is_file():
-                raise HiltError(f"vitis_hls finished but exported no IP ({ip_xml} missing); see {logs / 'vitis_hls.log'}")
+                raise HiltError(f"vitis_hls finished but exported no IP ({ip_xml} missing); "
+                                f"see {logs / 'vitis_hls.log'}")
             self.done("hls", hls_key)
         self.stop_after("hls")
 
@@ -222,7 +223,7 @@ class Build:
         from ..accel import interface
 
         hashes = dict(self.state.get("hashes", {}))
-        man = manifest(name=name, kind=kind.name, board=board, freq_mhz=req.freq_mhz, timing=timing,
+        man = manifest(name=name, model=req.model, kind=kind.name, board=board, freq_mhz=req.freq_mhz, timing=timing,
                        interface=interface.describe(board.dma_width_bits), ips=blockdesign.address_map(ctx),
                        clock={"wizard": blockdesign.CLK, "input_mhz": blockdesign.CONTROL_MHZ, "output": "clk_out1"},
                        q=q, plan=plan, backward=bool(hls_manifest.get("backward")), hashes=hashes, hls=hls_manifest)

@@ -53,7 +53,8 @@ def read_qmodel(path: str | Path) -> tuple[dict, list[dict[str, np.ndarray]]]:
     """(header, per-layer arrays as int64) of a file written by :func:`write_qmodel`; numpy only."""
     with np.load(path, allow_pickle=False) as z:
         header = json.loads(bytes(z["header"]).decode())
-        arrays = [{k: z[f"{i}/{k}"].astype(np.int64) for k in layer["arrays"]} for i, layer in enumerate(header["layers"])]
+        arrays = [{k: z[f"{i}/{k}"].astype(np.int64) for k in layer["arrays"]}
+                  for i, layer in enumerate(header["layers"])]
     return header, arrays
 
 
@@ -85,11 +86,11 @@ def taps_and_blocks(q) -> tuple[list[dict], list[dict]]:
     return taps, blocks
 
 
-def manifest(*, name: str, kind: str, board, freq_mhz: float, timing: dict, interface: dict, ips: dict,
+def manifest(*, name: str, model: str, kind: str, board, freq_mhz: float, timing: dict, interface: dict, ips: dict,
              clock: dict, q, plan, backward: bool, hashes: dict, hls: dict) -> dict:
     taps, blocks = taps_and_blocks(q)
     return {
-        "name": name, "kind": kind, "board": board.key, "board_name": board.name, "family": board.ps,
+        "name": name, "model": model, "kind": kind, "board": board.key, "board_name": board.name, "family": board.ps,
         "part": board.part, "pynq_board": board.pynq_board,
         "freq_mhz": freq_mhz, "f_safe_mhz": timing["f_safe_mhz"], "f_safe_source": timing["source"],
         "timing_closed": timing["closed"], "wns_ns": timing["wns_ns"], "tns_ns": timing.get("tns_ns"),
