@@ -98,9 +98,10 @@ def dma_config(bits: int) -> dict[str, str]:
 
 def clk_wiz_config(freq_mhz: float) -> dict[str, str]:
     """An MMCM from the 100 MHz control clock (already on a global buffer: no input buffer) with the AXI4-Lite
-    dynamic-reconfiguration interface (PG065), one output at FREQ and a locked output for the reset."""
-    return {"PRIMITIVE": "MMCM", "PRIM_SOURCE": "No_buffer", "PRIM_IN_FREQ": f"{CONTROL_MHZ:.3f}",
-            "USE_DYN_RECONFIG": "true", "INTERFACE_SELECTION": "Enable_AXI",
+    dynamic-reconfiguration interface (PG065), one output at FREQ and a locked output for the reset. The input
+    frequency is not set: IP integrator propagates it from the PS clock (a Zynq UltraScale+ PS makes 99.999 MHz
+    of its 100, and a user-set value that differs fails validation)."""
+    return {"PRIMITIVE": "MMCM", "PRIM_SOURCE": "No_buffer", "USE_DYN_RECONFIG": "true", "INTERFACE_SELECTION": "Enable_AXI",
             "CLKOUT1_REQUESTED_OUT_FREQ": f"{freq_mhz:.3f}", "USE_LOCKED": "true", "USE_RESET": "false"}
 
 
