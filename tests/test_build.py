@@ -166,6 +166,7 @@ def test_make_bitstream_end_to_end(tmp_path):
     assert man["interface"]["stream"]["beat_bits"] == 128
     assert {v["name"] for v in man["ips"].values()} == {"hilt_accel", "axi_dma", "clk_wiz", "axi_gpio_reset"}
     assert man["ips"]["accel"]["base"] == 0xA0000000
+    assert man["ips"]["reset_gpio"]["active_high"] is True  # C_AUX_RESET_HIGH = 1: the driver pulses the bit high
     assert man["clock"] == {"wizard": "clk_wiz", "input_mhz": 100.0, "output": "clk_out1"}
     assert man["taps"][0]["name"] == "input" and man["taps"][-1]["count"] == 10
     assert man["cycles_per_sample"] > 0 and man["plan"]["source"] == "dse"
@@ -311,3 +312,24 @@ def test_virtual_chip_takes_f_safe_from_the_overlay(tmp_path):
     assert chip_from_args(args).f_safe_mhz == 246.062
     r = hilt(["sweep", "lenet5", "--f-safe", str(tmp_path / "none.json")], env_with(()))
     assert r.returncode == 2 and "no such overlay manifest" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_qmodel_file_rebuilds_the_model_without_onnx(tmp_path, small_q):
+    """load_qmodel gives a QModel whose golden forward equals the original's, in a process without onnx."""
+    from hilt import golden
+    from hilt.build.overlay import write_qmodel
+
+    path = tmp_path / "m.qmodel.npz"
+    write_qmodel(small_q, path)
+    x = golden.quantize_input(small_q, np.random.default_rng(1).normal(size=(4, 1, 28, 28)).astype(np.float32))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "want.npy", golden.run(small_q, x)[-1])
+    code = ("import sys; sys.modules['onnx'] = None; sys.modules['onnxruntime'] = None\n"
+            "import numpy as np\n"
+            "from hilt import golden\n"
+            "from hilt.build.overlay import load_qmodel\n"
+            f"q = load_qmodel({str(path)!r})\n"
+            f"got = golden.run(q, np.load({str(tmp_path / 'x.npy')!r}))[-1]\n"
+            f"print(bool(np.array_equal(got, np.load({str(tmp_path / 'want.npy')!r}))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "True", out.stderr

@@ -93,6 +93,8 @@ def test_block_design_against_catalog_and_description(tmp_path, board_key, freq)
                                        int(c.args[c.args.index("-range") + 1], 16))
     for entry in blockdesign.address_map(ctx).values():
         assert assigned[entry["name"]] == (entry["base"], entry["range"])
+    assert blockdesign.address_map(ctx)["reset_gpio"]["active_high"] == (props["rst_accel"]["CONFIG.C_AUX_RESET_HIGH"]
+                                                                        == "1")
     # outputs land where the flow collects them
     assert (tmp_path / "out" / "lenet5.bit").is_file() and (tmp_path / "out" / "lenet5.hwh").is_file()
     assert rec.named("write_bitstream") and rec.named("report_timing_summary")

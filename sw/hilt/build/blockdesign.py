@@ -139,5 +139,8 @@ def context(name: str, board: Board, freq_mhz: float, kind: AcceleratorKind, ip_
 
 
 def address_map(ctx: dict) -> dict:
-    """The manifest's ``ips``: name, base and range of each AXI4-Lite peripheral the Tcl assigns."""
-    return {a["key"]: {"name": a["cell"], "base": a["base"], "range": a["range"]} for a in ctx["addresses"]}
+    """The manifest's ``ips``: name, base and range of each AXI4-Lite peripheral the Tcl assigns; the reset
+    GPIO also says which bit of which channel drives the auxiliary reset, and at which level."""
+    ips = {a["key"]: {"name": a["cell"], "base": a["base"], "range": a["range"]} for a in ctx["addresses"]}
+    ips["reset_gpio"].update(channel=1, bit=0, active_high=ctx["reset_config"]["C_AUX_RESET_HIGH"] == "1")
+    return ips

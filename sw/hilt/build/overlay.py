@@ -40,7 +40,8 @@ def write_qmodel(q, path: str | Path) -> None:
     for ql, layer in zip(q.layers, net.layers):
         layers.append({**ql.header(), "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
                        "attrs": _jsonable(layer.attrs), "arrays": sorted(ql.arrays)})
-    header = {"version": QMODEL_VERSION, "name": net.name, "bits": q.bits, "acc_bits": q.acc_bits,
+    header = {"version": QMODEL_VERSION, "name": net.name, "input_name": net.input_name, "bits": q.bits,
+              "acc_bits": q.acc_bits,
               "input_shape": list(net.input_shape), "input_format": q.input_fmt.to_json(),
               "err_out_fmt": q.err_out_fmt.to_json() if q.err_out_fmt else None, "layers": layers}
     arrays = {f"{i}/{k}": _narrow(np.asarray(v)) for i, ql in enumerate(q.layers) for k, v in ql.arrays.items()}
@@ -68,6 +69,43 @@ def f_safe_from_manifest(path: str | Path) -> float:
         raise HiltError(f"{path}: no such overlay manifest; `hilt build` writes DIR/overlay/manifest.json") from None
     except (KeyError, TypeError, ValueError) as err:
         raise HiltError(f"{path}: not an overlay manifest with f_safe_mhz ({err})") from None
+
+
+def _tuples(value):
+    """JSON lists back to the tuples the IR keeps in layer attributes."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def load_qmodel(path: str | Path):
+    """A :class:`hilt.quant.QModel` from a file written by :func:`write_qmodel`, without ONNX: the network is
+    rebuilt from the header, its float parameters are the integer ones scaled by their formats (the values
+    the chip computes with, which re-quantize to the same integers), so the golden model and the host
+    training loop run on the board from this file alone."""
+    from ..ir import Layer, Network
+    from ..quant import QModel
+    from ..quant.formats import Format
+    from ..quant.qmodel import QLayer
+
+    header, arrays = read_qmodel(path)
+    layers, qlayers = [], []
+    for h, arr in zip(header["layers"], arrays):
+        fields = {k: h[k] for k in ("name", "op", "shift", "lut_shift") if k in h}
+        fields.update({k: v for k, v in h.items() if k.endswith("_fmt")})
+        ql = QLayer.from_header(fields, arr)
+        params = {}
+        if "weight" in arr:
+            params["weight"] = (arr["weight"] * 2.0 ** -ql.w_fmt.frac).astype(np.float32)
+            params["bias"] = (arr["bias"] * 2.0 ** -(ql.in_fmt.frac + ql.w_fmt.frac)).astype(np.float32)
+        layers.append(Layer(h["name"], h["op"], tuple(h["in_shape"]), tuple(h["out_shape"]), _tuples(h["attrs"]),
+                            params))
+        qlayers.append(ql)
+    net = Network(header["name"], header.get("input_name", "input"), tuple(header["input_shape"]), layers)
+    err = header.get("err_out_fmt")
+    return QModel(net, header["bits"], qlayers, Format(*err) if err else None)
 
 
 def taps_and_blocks(q) -> tuple[list[dict], list[dict]]:
