@@ -101,8 +101,8 @@ def clk_wiz_config(freq_mhz: float) -> dict[str, str]:
     dynamic-reconfiguration interface (PG065), one output at FREQ and a locked output for the reset. The input
     frequency is not set: IP integrator propagates it from the PS clock (a Zynq UltraScale+ PS makes 99.999 MHz
     of its 100, and a user-set value that differs fails validation)."""
-    return {"PRIMITIVE": "MMCM", "PRIM_SOURCE": "No_buffer", "USE_DYN_RECONFIG": "true", "INTERFACE_SELECTION": "Enable_AXI",
-            "CLKOUT1_REQUESTED_OUT_FREQ": f"{freq_mhz:.3f}", "USE_LOCKED": "true", "USE_RESET": "false"}
+    return {"PRIMITIVE": "MMCM", "PRIM_SOURCE": "No_buffer", "USE_DYN_RECONFIG": "true",
+            "INTERFACE_SELECTION": "Enable_AXI", "CLKOUT1_REQUESTED_OUT_FREQ": f"{freq_mhz:.3f}", "USE_LOCKED": "true", "USE_RESET": "false"}
 
 
 RESET_CONFIG = {"C_EXT_RESET_HIGH": "0", "C_AUX_RESET_HIGH": "1"}  # PS reset is active low; GPIO bit high = reset
