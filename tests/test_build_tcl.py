@@ -197,3 +197,23 @@ def test_block_design_picture_is_drawn_from_the_recorded_calls(tmp_path):
     assert sorted(drawn) == sorted(expected) and len(expected) > 20
     assert {k for k, _, _ in drawn} == {"axi", "stream", "clock", "reset"}
     assert (tmp_path / "bd.png").stat().st_size > 10_000
+
+
+def test_kind_without_streams_gets_no_dma(tmp_path):
+    """A layer-sequential engine (AXI4 masters to DDR, no streams) gets no DMA: its masters are the data
+    interconnect's only ports, and the address map has no DMA."""
+    base = kinds.get("streaming")
+    seq = kinds.AcceleratorKind(name="sequential-test", summary="test", generate=base.generate, stream_in=None,
+                                stream_out=None, masters=("m_axi_gmem0", "m_axi_gmem1", "m_axi_gmem2"))
+    ctx, rec, interp, ips, board = run_vivado(tmp_path, "pynq-z2", 150.0, kind=seq)
+    assert check_catalog(rec, interp.tcl, ips) == []
+    assert "axi_dma" not in interp.cells
+    props = properties(rec, interp.tcl)
+    assert props["data_smc"]["CONFIG.NUM_SI"] == "3" and props["ctrl_smc"]["CONFIG.NUM_MI"] == "3"
+    assert set(blockdesign.address_map(ctx)) == {"accel", "clk_wiz", "reset_gpio"}
+    fam = blockdesign.FAMILIES[board.ps]
+    assert check_addresses(rec, (fam.control_base, fam.control_base + 0x10000000)) == []
+    spaces = {c.args[c.args.index("-target_address_space") + 1] for c in rec.named("assign_bd_address")}
+    assert {f"hilt_accel/Data_m_axi_gmem{i}" for i in range(3)} <= spaces
+    clock_net = [set(c.args) for c in rec.named("connect_bd_net") if "clk_wiz/clk_out1" in c.args][0]
+    assert {"hilt_accel/ap_clk", "zynq_ps/S_AXI_HP0_ACLK", "data_smc/aclk"} <= clock_net

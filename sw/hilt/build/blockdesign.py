@@ -102,7 +102,8 @@ def clk_wiz_config(freq_mhz: float) -> dict[str, str]:
     frequency is not set: IP integrator propagates it from the PS clock (a Zynq UltraScale+ PS makes 99.999 MHz
     of its 100, and a user-set value that differs fails validation)."""
     return {"PRIMITIVE": "MMCM", "PRIM_SOURCE": "No_buffer", "USE_DYN_RECONFIG": "true",
-            "INTERFACE_SELECTION": "Enable_AXI", "CLKOUT1_REQUESTED_OUT_FREQ": f"{freq_mhz:.3f}", "USE_LOCKED": "true", "USE_RESET": "false"}
+            "INTERFACE_SELECTION": "Enable_AXI", "CLKOUT1_REQUESTED_OUT_FREQ": f"{freq_mhz:.3f}",
+            "USE_LOCKED": "true", "USE_RESET": "false"}
 
 
 RESET_CONFIG = {"C_EXT_RESET_HIGH": "0", "C_AUX_RESET_HIGH": "1"}  # PS reset is active low; GPIO bit high = reset
@@ -113,13 +114,18 @@ def context(name: str, board: Board, freq_mhz: float, kind: AcceleratorKind, ip_
             out_dir: str, jobs: int = 4) -> dict:
     """Everything the block-design templates lay out, and the address map the overlay manifest records."""
     fam = FAMILIES[board.ps]
-    slaves = [(ACCEL, f"{ACCEL}/{kind.control}/Reg", "accel"), (DMA, f"{DMA}/S_AXI_LITE/Reg", "dma"),
-              (CLK, f"{CLK}/s_axi_lite/Reg", "clk_wiz"), (GPIO, f"{GPIO}/S_AXI/Reg", "reset_gpio")]
+    # a kind with streams gets the AXI DMA; one that only reads and writes DDR itself (masters) does not
+    has_dma = bool(kind.stream_in or kind.stream_out)
+    slaves = [(ACCEL, f"{ACCEL}/{kind.control}/Reg", "accel")] + ([(DMA, f"{DMA}/S_AXI_LITE/Reg", "dma")] if has_dma
+                                                                  else []) + \
+             [(CLK, f"{CLK}/s_axi_lite/Reg", "clk_wiz"), (GPIO, f"{GPIO}/S_AXI/Reg", "reset_gpio")]
     addresses = [{"cell": cell, "segment": seg, "key": key, "base": fam.control_base + i * SEGMENT, "range": SEGMENT}
                  for i, (cell, seg, key) in enumerate(slaves)]
-    ctrl_targets = [f"{ACCEL}/{kind.control}", f"{DMA}/S_AXI_LITE", f"{CLK}/s_axi_lite", f"{GPIO}/S_AXI"]
-    data_masters = [f"{DMA}/M_AXI_MM2S", f"{DMA}/M_AXI_S2MM"] + [f"{ACCEL}/{m}" for m in kind.masters]
-    data_spaces = [f"{DMA}/Data_MM2S", f"{DMA}/Data_S2MM"] + [f"{ACCEL}/Data_{m}" for m in kind.masters]
+    ctrl_targets = [f"{cell}/{seg.split('/')[1]}" for cell, seg, _ in slaves]
+    dma_masters = [f"{DMA}/M_AXI_MM2S", f"{DMA}/M_AXI_S2MM"] if has_dma else []
+    data_masters = dma_masters + [f"{ACCEL}/{m}" for m in kind.masters]
+    data_spaces = ([f"{DMA}/Data_MM2S", f"{DMA}/Data_S2MM"] if has_dma else []) + [f"{ACCEL}/Data_{m}"
+                                                                                   for m in kind.masters]
     return {
         "name": name, "bd_name": f"{name}_bd", "board": board.name, "part": board.part, "board_part": board.board_part,
         "family": board.ps, "vivado_version": VIVADO_VERSION, "freq_mhz": f"{freq_mhz:.3f}",
@@ -127,7 +133,7 @@ def context(name: str, board: Board, freq_mhz: float, kind: AcceleratorKind, ip_
         "ip_repo": ip_repo, "out_dir": out_dir, "ps": fam, "ps_vlnv": VLNV[fam.ip],
         "ps_automation": fam.automation.format(preset=1 if board.board_part else 0),
         "ps_config": fam.config(board.dma_width_bits), "vlnv": VLNV,
-        "accel_vlnv": f"{HLS_VENDOR}:{HLS_LIBRARY}:{ip_name}:{HLS_VERSION}", "kind": kind,
+        "accel_vlnv": f"{HLS_VENDOR}:{HLS_LIBRARY}:{ip_name}:{HLS_VERSION}", "kind": kind, "has_dma": has_dma,
         "dma_config": dma_config(board.dma_width_bits), "clk_config": clk_wiz_config(freq_mhz),
         "reset_config": RESET_CONFIG, "gpio_config": GPIO_CONFIG, "cells": {
             "ps": PS, "accel": ACCEL, "dma": DMA, "clk": CLK, "rst_accel": RST_ACCEL, "rst_ps": RST_PS, "gpio": GPIO,
