@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -170,6 +171,15 @@ def test_make_bitstream_end_to_end(tmp_path):
     assert man["clock"] == {"wizard": "clk_wiz", "input_mhz": 100.0, "output": "clk_out1"}
     assert man["taps"][0]["name"] == "input" and man["taps"][-1]["count"] == 10
     assert man["cycles_per_sample"] > 0 and man["plan"]["source"] == "dse"
+    from hilt.plan import HardwarePlan
+
+    plan = HardwarePlan.from_json({k: v for k, v in man["plan"].items() if k != "source"})
+    assert (plan.target, plan.mode, plan.board, plan.freq_mhz) == ("hls", "train", "zcu104", 300.0)
+    params = (build / "hls" / "lenet5_params.h").read_text()  # the project renders the manifest's plan
+    for lp in plan.layers:
+        if (u := lp.unit("fwd")):
+            struct = rf"struct {lp.name}_p {{[^}}]*?\bPE = {u.pe};[^}}]*?\bSIMD = {u.simd};"
+            assert re.search(struct, params, re.S), lp.name
     assert set(man["hashes"]) == {"quantize", "hls", "vivado"}
     # logs of each vendor run kept
     logs = build / "logs"
@@ -283,15 +293,30 @@ def test_csim_before_the_vendor_tools(tmp_path):
 def test_plan_from_dse_report_and_from_bare_folding(tmp_path, lenet5_net):
     from hilt.build.plan import make_plan
     from hilt.dse.boards import load_board
+    from hilt.plan import HLS, MODEL, Folding
+    from hilt.plan import make_plan as hardware_plan
 
     board = load_board("zcu104")
     chosen = make_plan(lenet5_net, board, 200.0, 8, 0.8)
     assert chosen.mode == "train" and chosen.plan["source"] == "dse"
-    report = {"chosen": {"folding": {k: {"pe": f.pe, "simd": f.simd} for k, f in chosen.folding.items()},
-                         "ii_cycles": chosen.cycles_per_sample, "latency_cycles": chosen.latency_cycles}}
-    (tmp_path / "dse.json").write_text(json.dumps(report))
+    assert chosen.plan["target"] == "hls" and chosen.hardware.unbuilt(HLS) == []  # what the HLS code builds
+    folding = {k: {"pe": f.pe, "simd": f.simd} for k, f in chosen.folding.items()}
+    report = {"chosen": {"folding": folding, "ii_cycles": chosen.cycles_per_sample,
+                         "latency_cycles": chosen.latency_cycles, "plan": chosen.hardware.to_json()}}
+    (tmp_path / "dse.json").write_text(json.dumps(report))  # a `hilt dse --json` report carries its chosen plan
     again = make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "dse.json"))
     assert again.folding == chosen.folding and again.cycles_per_sample == chosen.cycles_per_sample
+    assert again.hardware == chosen.hardware
+    # an overlay's manifest gives back the plan it was built from
+    (tmp_path / "manifest.json").write_text(json.dumps({"f_safe_mhz": 250.0, "plan": chosen.plan}))
+    rebuilt = make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "manifest.json"))
+    assert rebuilt.hardware == chosen.hardware and rebuilt.cycles_per_sample == chosen.cycles_per_sample
+    # forward folding alone: every other unit 1 x 1, and the cycles are the model's for that plan
+    (tmp_path / "fwd.json").write_text(json.dumps({"chosen": {"folding": folding}}))
+    fwd = make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "fwd.json"))
+    assert fwd.folding == chosen.folding and fwd.cycles_per_sample >= chosen.cycles_per_sample
+    assert all((u.pe, u.simd) == (1, 1) for lp in fwd.hardware.layers for u in lp.units
+               if u.kind != "fwd" and u.storage != "tied")
     (tmp_path / "bare.json").write_text(json.dumps({"conv1": {"pe": 2, "simd": 5}}))
     bare = make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "bare.json"))
     assert bare.folding["conv1"].pe == 2 and bare.folding["conv1"].simd == 5
@@ -299,6 +324,11 @@ def test_plan_from_dse_report_and_from_bare_folding(tmp_path, lenet5_net):
     (tmp_path / "bad.json").write_text(json.dumps({"conv1": {"pe": 4, "simd": 1}}))  # 4 does not divide 6
     with pytest.raises(HiltError):
         make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "bad.json"))
+    # a plan the generated HLS does not build (two pixels per cycle into conv1) stops at the plan stage
+    wide = hardware_plan(lenet5_net, {("conv1", "fwd"): Folding(1, 1, 2)}, target=MODEL, mode="train")
+    (tmp_path / "model.json").write_text(json.dumps(wide.to_json()))
+    with pytest.raises(HiltError, match="does not build: .*conv1.fwd: ppc=2"):
+        make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "model.json"))
 
 
 def test_virtual_chip_takes_f_safe_from_the_overlay(tmp_path):

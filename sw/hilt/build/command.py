@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def register(sub) -> None:
     from ..commands.common import add_data_argument, positive_int
+    from ..quant.calibrate import CALIBRATION_IMAGES
     from .kinds import KINDS
 
     p = sub.add_parser(
@@ -20,14 +21,17 @@ def register(sub) -> None:
     p.add_argument("--board", default="zcu104", help="board (a boards/*.yaml stem or a YAML path; default zcu104)")
     p.add_argument("--freq", type=float, default=200.0, metavar="MHZ",
                    help="accelerator clock (clocking wizard output and HLS target; default 200)")
-    p.add_argument("--folding", metavar="JSON", help="per-layer {pe, simd} or a `hilt dse --json` report "
-                                                     "(default: the DSE's fastest design that fits)")
+    p.add_argument("--plan", "--folding", metavar="JSON", dest="plan",
+                   help="the hardware plan: a `hilt dse --target hls --json` report (its chosen plan), a plan, "
+                        "per-layer {pe, simd} of the forward units, or a built overlay's manifest.json "
+                        "(default: the DSE's fastest HLS design that fits)")
     p.add_argument("-o", "--output", metavar="DIR", help="build folder (default out/NAME_BOARD_FREQMHz)")
     p.add_argument("--kind", default="streaming", choices=sorted(KINDS), help="accelerator kind (default streaming)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     p.add_argument("--cap", type=float, default=0.8, help="DSE utilisation cap per resource (default 0.8)")
     p.add_argument("--jobs", type=positive_int, default=4, help="Vivado implementation jobs (default 4)")
-    p.add_argument("--calib", type=positive_int, default=256, help="calibration images (default 256)")
+    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
+                   help=f"calibration images (default {CALIBRATION_IMAGES}, as every command)")
     add_data_argument(p)
     p.add_argument("--csim", action="store_true", help="C-simulate the generated project against the golden model "
                                                        "(g++) before the vendor tools")
@@ -44,7 +48,7 @@ def cmd_build(args) -> int:
     from ..commands.common import write_json
     from .flow import Request, build
 
-    req = Request(model=args.model, board=args.board, freq_mhz=args.freq, output=args.output, folding=args.folding,
+    req = Request(model=args.model, board=args.board, freq_mhz=args.freq, output=args.output, plan=args.plan,
                   kind=args.kind, bits=args.bits, data=args.data, calib=args.calib, cap=args.cap, jobs=args.jobs,
                   dry_run=args.dry_run, until=args.until, csim=args.csim, quiet=args.quiet)
     man = build(req)

@@ -3,7 +3,7 @@
 Stages, each skipped when the content hash of its inputs equals the one recorded in ``build.json`` and
 its outputs exist:
 
-1. plan      the DSE checks the model fits the board and chooses the folding (no vendor tool);
+1. plan      the DSE checks the model fits the board and chooses the hardware plan (no vendor tool);
 2. generate  the accelerator kind's HLS project (``hilt compile`` for the streaming kind), into ``hls/``;
              only replaced when its content changed, so a finished synthesis survives a re-run;
 3. tcl       the block-design Tcl and timing constraints, into ``vivado/``;
@@ -28,6 +28,7 @@ from pathlib import Path
 import jinja2
 
 from ..errors import HiltError
+from ..quant.calibrate import CALIBRATION_IMAGES
 from . import blockdesign, kinds, vendor
 from .overlay import manifest, write_qmodel
 from .plan import make_plan
@@ -45,11 +46,11 @@ class Request:
     board: str = "zcu104"
     freq_mhz: float = 200.0
     output: str | None = None
-    folding: str | None = None
+    plan: str | None = None  # a plan, `hilt dse --json` report, folding or overlay manifest (None: the DSE's choice)
     kind: str = "streaming"
     bits: int = 8
     data: str = "mnist5k"
-    calib: int = 256
+    calib: int = CALIBRATION_IMAGES
     cap: float = 0.8
     jobs: int = 4
     dry_run: bool = False
@@ -134,7 +135,8 @@ class Build:
         self.dir = Path(req.output or f"out/{name}_{board.key}_{req.freq_mhz:g}MHz")
 
         # 1. plan: refuse a board that is too small before anything is written
-        plan = (kind.plan or make_plan)(net, board, req.freq_mhz, req.bits, req.cap, req.folding)
+        bits = q.bits if q is not None else req.bits  # a quantized model brings its width
+        plan = (kind.plan or make_plan)(net, board, req.freq_mhz, bits, req.cap, req.plan)
         self.say(f"[plan] {name} ({kind.name}, {plan.mode}) on {board.name} at {req.freq_mhz:g} MHz: "
                  f"{plan.cycles_per_sample:,} cycles per sample")
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +149,7 @@ class Build:
         staged = self.dir / ".hls.new"
         if staged.exists():
             shutil.rmtree(staged)
-        hls_manifest = kind.generate(q, staged, board, req.freq_mhz, plan.folding, name=name, source=req.model)
+        hls_manifest = kind.generate(q, staged, board, req.freq_mhz, plan.hardware, name=name, source=req.model)
         skip = (synth_dir, "qmodel.npz", "logs", "vitis_hls.log")
         new_hash = tree_hash(staged, skip)
         if hls_dir.is_dir() and tree_hash(hls_dir, skip) == new_hash:
@@ -262,7 +264,7 @@ class Build:
         saved.parent.mkdir(exist_ok=True)
         q.save(saved)
         self.done("quantize", key)
-        self.say(f"[quantize] {q.network.name}: int{q.bits}, calibrated on {req.calib} images of {req.data}")
+        self.say(f"[quantize] {q.network.name}: int{q.bits}, calibrated on {req.calib:,} images of {req.data}")
         return q
 
     def stop_after(self, stage: str) -> None:

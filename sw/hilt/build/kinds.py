@@ -19,7 +19,8 @@ from ..errors import HiltError
 class AcceleratorKind:
     name: str
     summary: str
-    # generate(q, out_dir, board, freq_mhz, folding, name, source) -> the HLS project's manifest (dict)
+    # generate(q, out_dir, board, freq_mhz, plan, name, source) -> the HLS project's manifest (dict); plan is
+    # the build's hilt.plan.HardwarePlan
     generate: Callable[..., dict]
     control: str = "s_axi_control"   # AXI4-Lite bundle (Vitis HLS names it s_axi_<bundle>)
     stream_in: str | None = "in_r"    # AXI4-Stream slave fed by the DMA's MM2S (Vitis renames `in` to in_r)
@@ -28,7 +29,7 @@ class AcceleratorKind:
     clock: str = "ap_clk"
     reset: str = "ap_rst_n"
     interrupt: str = "interrupt"
-    # plan(net, board, freq_mhz, bits, cap, folding_path) -> hilt.build.plan.Plan, raising HiltError with the
+    # plan(net, board, freq_mhz, bits, cap, plan_path) -> hilt.build.plan.Plan, raising HiltError with the
     # reason when the board cannot hold the design; None: the streaming pipeline's DSE (hilt.build.plan)
     plan: Callable | None = None
     extra: dict = field(default_factory=dict)
@@ -48,10 +49,10 @@ def get(name: str) -> AcceleratorKind:
     return KINDS[name]
 
 
-def _generate_streaming(q, out_dir, board, freq_mhz, folding, name=None, source=""):
+def _generate_streaming(q, out_dir, board, freq_mhz, plan, name=None, source=""):
     from ..codegen.project import compile_project
 
-    return compile_project(q, out_dir, board, freq_mhz, folding, name=name, source=source)
+    return compile_project(q, out_dir, board, freq_mhz, name=name, source=source, plan=plan)
 
 
 register(AcceleratorKind(

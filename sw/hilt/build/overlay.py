@@ -37,7 +37,8 @@ def write_qmodel(q, path: str | Path) -> None:
     """The integer model as one numpy archive with a JSON header (no ONNX, no float weights)."""
     net = q.network
     layers = []
-    for ql, layer in zip(q.layers, net.layers):
+    for ql in q.layers:  # every layer, a final softmax included (each QLayer refers to its IR layer)
+        layer = ql.layer
         layers.append({**ql.header(), "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
                        "attrs": _jsonable(layer.attrs), "arrays": sorted(ql.arrays)})
     header = {"version": QMODEL_VERSION, "name": net.name, "input_name": net.input_name, "bits": q.bits,
@@ -112,12 +113,12 @@ def taps_and_blocks(q) -> tuple[list[dict], list[dict]]:
     """The model's taps (input first, logits last) and weight blocks: exactly the arguments of
     ``hilt.accel.interface.layout``, as JSON."""
     net = q.network
-    computed = q.compute_layers()
+    pairs = q.pairs()
     taps = [{"name": "input", "count": int(np.prod(net.input_shape)), "bits": q.bits}]
-    taps += [{"name": l.name, "count": int(np.prod(l.out_shape)), "bits": q.bits} for l in net.layers[:len(computed)]]
+    taps += [{"name": l.name, "count": int(np.prod(l.out_shape)), "bits": q.bits} for _, l in pairs]
     blocks = []
     bias_bits = 32 if q.acc_bits <= 32 else 64
-    for ql, layer in zip(computed, net.layers):
+    for ql, layer in pairs:
         if layer.weighted:
             blocks.append({"name": layer.name, "weights": int(ql.arrays["weight"].size), "weight_bits": q.bits,
                            "biases": int(ql.arrays["bias"].size), "bias_bits": bias_bits})
