@@ -202,14 +202,19 @@ def project_plan(q: QModel, board=None, freq_mhz: float = 200.0, folding: dict[s
         return default_plan(net, folding, target=HLS, mode=mode, bits=q.bits, acc_bits=q.acc_bits,
                             freq_mhz=freq_mhz, board=getattr(board, "key", "generic"))
     check_plan(net, plan)
+    check_hls_builds(plan)
+    if plan.bits != q.bits:
+        raise HiltError(f"the plan is for {plan.bits}-bit operands, the model is quantized to {q.bits} bits")
+    return plan
+
+
+def check_hls_builds(plan: HardwarePlan) -> None:
+    """Refuse a plan asking for what the generated HLS does not build (a model-target plan's URAM, ppc > 1 ...)."""
     unbuilt = plan.unbuilt(HLS)
     if unbuilt:
         raise HiltError(f"the plan ({plan.target} target) asks for what the generated HLS does not build: "
                         f"{'; '.join(unbuilt[:4])}{' ...' if len(unbuilt) > 4 else ''}; search with "
                         f"`hilt dse --target hls`")
-    if plan.bits != q.bits:
-        raise HiltError(f"the plan is for {plan.bits}-bit operands, the model is quantized to {q.bits} bits")
-    return plan
 
 
 def _has_backward(q: QModel) -> bool:

@@ -23,12 +23,27 @@ F_SAFE_DEFAULT = 200.0
 
 # ---- shared options --------------------------------------------------------------------------
 
+def f_safe_arg(text: str) -> float:
+    """--f-safe: a frequency in MHz, or the manifest of an overlay from `hilt build`."""
+    if text.endswith(".json"):
+        import argparse
+
+        from ..build.overlay import f_safe_from_manifest
+
+        try:
+            return f_safe_from_manifest(text)
+        except HiltError as err:  # argparse reports it as a usage error (exit 2)
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return float(text)
+
+
 def add_chip_arguments(p) -> None:
     g = p.add_argument_group("virtual chip")
     g.add_argument("--chip-seed", type=int, default=0, help="which die: per-lane delays and fault map (default 0)")
     g.add_argument("--temp", type=float, default=25.0, metavar="C", help="junction temperature (default 25)")
-    g.add_argument("--f-safe", type=float, default=F_SAFE_DEFAULT, metavar="MHZ",
-                   help=f"timing-closed frequency of the design (default {F_SAFE_DEFAULT:g})")
+    g.add_argument("--f-safe", type=f_safe_arg, default=F_SAFE_DEFAULT, metavar="MHZ|manifest.json",
+                   help=f"timing-closed frequency of the design, or a built overlay's manifest.json (its f_safe "
+                        f"from the Vivado timing report) (default {F_SAFE_DEFAULT:g})")
     g.add_argument("--chip", metavar="CHIP.json", help="a chip written by `hilt profile fit` (overrides the above)")
 
 
