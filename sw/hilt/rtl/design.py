@@ -77,7 +77,9 @@ def _unit(q: QModel, ql, layer, folding: dict[str, LayerFolding], lanes_in: int)
 
 
 def context(q: QModel, folding: dict[str, LayerFolding] | None = None, beat_bits: int = DEFAULT_BEAT,
-            name: str | None = None, source: str = "") -> dict:
+            name: str | None = None, source: str = "", ppc: int = 1) -> dict:
+    """``ppc``: input pixels the first unit takes per cycle (the DSE's multi-pixel window generator): the
+    image moves ``ppc`` pixels per beat of the first link."""
     net = q.network
     folding = {**default_folding(net), **(folding or {})}
     check_folding(net, folding)
@@ -85,6 +87,9 @@ def context(q: QModel, folding: dict[str, LayerFolding] | None = None, beat_bits
         raise HiltError(f"beat width {beat_bits} must be a positive multiple of 8")
     layers, taps = [], []
     pixels, lanes = _pixel(net.input_shape)
+    if ppc < 1 or pixels % ppc:
+        raise HiltError(f"ppc={ppc} must divide the input's {pixels} pixels")
+    pixels, lanes = pixels // ppc, lanes * ppc
     taps.append({"pixels": pixels, "lanes": lanes})
     widx = 0
     for ql, layer in zip(q.compute_layers(), net.layers):
@@ -110,7 +115,7 @@ def context(q: QModel, folding: dict[str, LayerFolding] | None = None, beat_bits
     return {"name": name, "top": f"{name}_rtl", "source": source or net.name, "beat": beat_bits, "bits": q.bits,
             "acc_bits": q.acc_bits, "bias_bits": bb, "layers": layers, "taps": taps, "weighted": weighted,
             "in_maxw": max(beat_bits, taps[0]["pixel_bits"], bb), "out_maxw": max(t["pixel_bits"] for t in taps),
-            "folding": folding_to_json(folding)}
+            "folding": folding_to_json(folding), "ppc": ppc}
 
 
 def render(ctx: dict) -> str:
@@ -124,10 +129,10 @@ def library_sources() -> list[Path]:
 
 
 def write_rtl(q: QModel, out_dir: str | Path, folding=None, beat_bits: int = DEFAULT_BEAT, name: str | None = None,
-              source: str = "") -> dict:
+              source: str = "", ppc: int = 1) -> dict:
     """Write ``out_dir``: the generated top, a copy of the kernel library and the lint waivers; returns
     the description that goes into the design's manifest (``rtl``)."""
-    ctx = context(q, folding, beat_bits, name, source)
+    ctx = context(q, folding, beat_bits, name, source, ppc)
     out = Path(out_dir)
     tmp = out.with_name(f".{out.name}.part")
     if tmp.exists():
@@ -137,7 +142,7 @@ def write_rtl(q: QModel, out_dir: str | Path, folding=None, beat_bits: int = DEF
     for src in library_sources():
         shutil.copy(src, tmp / src.name)
     shutil.copy(LIBRARY / "lint.vlt", tmp / "lint.vlt")
-    info = {"top": ctx["top"], "beat_bits": beat_bits, "folding": ctx["folding"],
+    info = {"top": ctx["top"], "beat_bits": beat_bits, "folding": ctx["folding"], "ppc": ppc,
             "sources": [f"{ctx['top']}.sv"] + [p.name for p in library_sources()], "waivers": "lint.vlt",
             "interface": itf.describe(beat_bits)}
     (tmp / "rtl.json").write_text(json.dumps(info, indent=2) + "\n")
