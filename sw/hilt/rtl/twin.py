@@ -86,6 +86,18 @@ def simulate(q: QModel, rtl_dir: str | Path, x_int: np.ndarray, modes=("infer", 
     return result
 
 
+def lint(rtl_dir: str | Path) -> list[str]:
+    """``verilator --lint-only -Wall`` of a generated folder with its documented waivers: the warnings."""
+    import subprocess
+
+    sources, top, waivers = rtl_sources(rtl_dir)
+    sim.tool_env()
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", top] + ([str(waivers)] if waivers else []) + \
+        [str(s) for s in sources]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("%")]
+
+
 def cycles_per_sample(beat_cycles: list[int], beats_per_sample: int, samples: int) -> dict:
     """Measured latency (start to a sample's last output beat, first sample) and initiation interval
     (between consecutive samples' last output beats, averaged)."""
@@ -97,12 +109,16 @@ def cycles_per_sample(beat_cycles: list[int], beats_per_sample: int, samples: in
     return {"latency_cycles": ends[0], "ii_cycles": ii}
 
 
-def predicted(q: QModel, folding: dict) -> dict:
-    """The DSE performance model's II and fill-based latency for the forward pipeline at ``folding``."""
+def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
+    """The DSE performance model's II and fill-based latency for the forward pipeline at ``folding``
+    (``ppc``: the first unit's input pixels per cycle)."""
     from ..dse import perf
-    from ..ir.folding import LayerFolding
 
-    units = {(name, "fwd"): LayerFolding(**f) if isinstance(f, dict) else f for name, f in folding.items()}
+    first = q.network.weighted_layers()[0].name
+    units = {}
+    for name, f in folding.items():
+        pe, simd = (f["pe"], f["simd"]) if isinstance(f, dict) else (f.pe, f.simd)
+        units[(name, "fwd")] = perf.UnitFolding(pe, simd, ppc if name == first else 1)
     st = perf.stages(q.network, units, "infer")
     ii = max(s.cycles for s in st)
     return {"ii_cycles": ii, "latency_cycles": sum(s.fill for s in st) + ii,
