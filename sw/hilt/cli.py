@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "hilt.commands.training",  # train, quantize, eval
     "hilt.dse.command",        # dse
     "hilt.codegen.command",    # compile, csim
+    "hilt.rtl.command",        # rtlsim
     "hilt.commands.chip",      # sweep, finetune, faults, profile
 )
 

@@ -24,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("--freq", type=float, default=200.0, metavar="MHZ", help="target clock (default 200)")
     p.add_argument("--folding", metavar="JSON", help="per-layer {pe, simd}, or a `hilt dse --json` report")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
+    p.add_argument("--rtl", action="store_true", help="also write the RTL twin (SystemVerilog, DIR/rtl) for "
+                                                      "`hilt rtlsim`, with the same folding")
     add_data_argument(p)
     p.add_argument("--calib", type=positive_int, default=256, help="calibration images (default 256)")
     p.set_defaults(func=cmd_compile)
@@ -61,6 +63,14 @@ def cmd_compile(args) -> int:
     q = load_quantized(args.model, args.data, args.bits, args.calib)
     folding = load_folding(args.folding, q.network) if args.folding else None
     manifest = compile_project(q, args.output, board, args.freq, folding, source=args.model)
+    if args.rtl:
+        from ..rtl.design import ppc_from_file, write_rtl
+
+        ppc = ppc_from_file(args.folding, q.network) if args.folding else 1
+        manifest["rtl"] = write_rtl(q, Path(args.output) / "rtl", folding, board.dma_width_bits, manifest["name"],
+                                    args.model, ppc)
+        path = Path(args.output) / "manifest.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "rtl": manifest["rtl"]}, indent=2) + "\n")
     q.save(Path(args.output) / "qmodel.npz")
     print(f"wrote {args.output}: {len(manifest['layers'])} layers, top {manifest['top']}, "
           f"{board.name} at {args.freq:g} MHz (generated in {manifest['seconds']:.2f} s)")

@@ -48,13 +48,18 @@ def chip_from_args(args, seed: int | None = None):
 
 
 def accelerator_from_args(args, seed: int | None = None):
-    """The backend named by --backend: the virtual chip (emu) or the generated C++ in C simulation (csim)."""
+    """The backend named by --backend: the virtual chip (emu), the generated C++ in C simulation (csim) or
+    the RTL twin in Verilator (rtl)."""
     from ..faults import FaultConfig
 
     if getattr(args, "backend", "emu") == "csim":
         from ..codegen.accelerator import CSim
 
         return CSim()
+    if getattr(args, "backend", "emu") == "rtl":
+        from ..rtl.accelerator import RTLSim
+
+        return RTLSim()
     from ..accel import Emulator
 
     return Emulator(chip_from_args(args, seed), FaultConfig())
@@ -316,8 +321,9 @@ def register(sub) -> None:
                        description="Fine-tune MODEL with forward passes on the chip at --freq and backward/update on "
                                    "the host; report held-out accuracy before/after on this chip and on another.")
     add_common(p)
-    p.add_argument("--backend", choices=("emu", "csim"), default="emu",
-                   help="accelerator: emu (the virtual chip) or csim (the generated HLS C++ under g++)")
+    p.add_argument("--backend", choices=("emu", "csim", "rtl"), default="emu",
+                   help="accelerator: emu (the virtual chip), csim (the generated HLS C++ under g++) or rtl (the "
+                        "RTL twin in Verilator: exact, slow)")
     p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
     p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)

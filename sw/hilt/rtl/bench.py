@@ -117,9 +117,9 @@ class Harness:
             await self.interrupts_on()
             res["ok"] = all(ck.values())
             return res
-        expect = bytes.fromhex(c["expect"])
+        expect = None if c.get("expect") is None else bytes.fromhex(c["expect"])
         out = b""
-        if expect:
+        if c["mode"] in (itf.Mode.INFER, itf.Mode.TRAIN_FORWARD) and c["samples"] > 0:
             try:
                 frame = await with_timeout(self.sink.recv(), timeout * PERIOD_NS, "ns")
                 out = bytes(frame.tdata)
@@ -147,11 +147,11 @@ class Harness:
         ck["status"] = res["status"] == c.get("status", 0)
         await ClockCycles(self.dut.ap_clk, 20)
         ck["no_extra_beats"] = self.sink.empty()
-        res["equal"] = out == expect
+        res["equal"] = None if expect is None else out == expect  # None: no golden bytes given
         res["output"] = out.hex()
         res["beats"] = len(out) // beat_bytes
         ck.setdefault("tlast_in_time", True)
-        res["ok"] = res["equal"] and all(ck.values())
+        res["ok"] = res["equal"] is not False and all(ck.values())
         return res
 
 

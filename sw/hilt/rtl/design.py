@@ -118,6 +118,17 @@ def context(q: QModel, folding: dict[str, LayerFolding] | None = None, beat_bits
             "folding": folding_to_json(folding), "ppc": ppc}
 
 
+def ppc_from_file(path: str | Path, net) -> int:
+    """The first unit's pixels per cycle from a `hilt dse --json` report (1 for a plain folding file)."""
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return 1
+    first = net.weighted_layers()[0].name
+    units = obj.get("chosen", {}).get("units", {}) if isinstance(obj, dict) else {}
+    return int(units.get(f"{first}.fwd", {}).get("ppc", 1))
+
+
 def render(ctx: dict) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=False)
