@@ -17,6 +17,7 @@ help:
 	@echo "make bench     throughput benchmarks (golden vs onnxruntime, training vs torch, emulator)"
 	@echo "make csim      MODEL=lenet5 BOARD=zcu104 FREQ=200: generate the HLS project, C-simulate it vs golden"
 	@echo "make hls       the same, then Vitis HLS synthesis (needs vitis_hls)"
+	@echo "make rtlsim    MODEL=lenet5 BOARD=zcu104 FREQ=200: the same project with its RTL twin, simulated in Verilator vs golden"
 
 $(BASE): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -64,3 +65,11 @@ csim: $(DEV)
 hls: csim
 	@command -v vitis_hls >/dev/null || { echo "hilt: error: vitis_hls not found; source the Vitis settings64.sh first" >&2; exit 2; }
 	cd $(OUT)/$(notdir $(basename $(MODEL)))_hls && vitis_hls -f csynth.tcl
+
+# RTL twin: generate the project with its SystemVerilog twin, simulate it in Verilator + cocotb vs golden
+# (FOLDING=report.json from `hilt dse --json` for the DSE's folding; the default, 1 x 1, is slow to simulate)
+SAMPLES ?= 8
+.PHONY: rtlsim
+rtlsim: $(DEV)
+	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) --rtl $(if $(FOLDING),--folding $(FOLDING)) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
+	$(BIN)/hilt rtlsim $(OUT)/$(notdir $(basename $(MODEL)))_hls --samples $(SAMPLES) --json $(OUT)/$(notdir $(basename $(MODEL)))_rtlsim.json

@@ -140,3 +140,42 @@ def test_svhn_bit_exact_on_random_inputs(tmp_path):
     design.write_rtl(q, tmp_path / "rtl", folding, beat_bits=128, ppc=ppc)
     result = twin.simulate(q, tmp_path / "rtl", golden.quantize_input(q, x[:3]), backpressure=True)
     _check(result, ["infer", "train_forward"])
+
+
+def test_rtlsim_command_reports_bit_exact_modes(tiny, tmp_path):
+    import json
+
+    from hilt.cli import main
+    from hilt.codegen.project import compile_project
+
+    q, _, _ = tiny
+    project = tmp_path / "tiny_hls"
+    compile_project(q, project)
+    q.save(project / "qmodel.npz")
+    assert main(["rtlsim", str(project), "--samples", "2", "--no-backpressure", "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    modes = {m["mode"]: m for m in report["modes"]}
+    assert report["bit_exact"] and modes["infer"]["bit_exact"] and modes["train_forward"]["bit_exact"]
+    assert modes["infer"]["ii_cycles"] > 0 and report["predicted"]["ii_cycles"] > 0
+
+
+def test_rtlsim_command_refuses_a_folder_without_a_project(tmp_path, capsys):
+    from hilt.cli import main
+
+    assert main(["rtlsim", str(tmp_path)]) == 2
+    assert "hilt: error:" in capsys.readouterr().err
+
+
+def test_rtl_backend_behind_the_accelerator_interface(tiny):
+    from hilt.rtl.accelerator import RTLSim
+
+    q, _, _ = tiny
+    x = np.random.default_rng(5).uniform(0, 1, (2, 1, 8, 8)).astype(np.float32)
+    accel = RTLSim()
+    accel.load(q)
+    res = accel.forward(x, taps=True)
+    ref = golden.run(q, golden.quantize_input(q, x))
+    assert len(res.taps) == len(ref)
+    for a, b in zip(res.taps, ref):
+        assert np.array_equal(a, b)
+    assert np.array_equal(accel.forward(x).logits, ref[-1])

@@ -24,3 +24,14 @@ def units_build():
 def test_unit(units_build, case):
     result = sim.run(units_build, "tb_units", "units_bench", {}, testcase=case)
     assert result["passed"], result["log"][-4000:]
+
+
+@pytest.mark.parametrize("module", [p.stem for p in design.library_sources()])
+def test_library_module_is_lint_clean(module):
+    """verilator --lint-only -Wall with only the documented waivers (hw/rtl/lint.vlt)."""
+    import subprocess
+
+    sim.tool_env()
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", module, str(design.LIBRARY / "lint.vlt"),
+                           *map(str, design.library_sources())], capture_output=True, text=True)
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
