@@ -5,7 +5,8 @@
 // folding PE (divides O) and SIMD (divides K = C*KH*KW); widths BITS, WBITS, ACC_BITS; SHIFT, the
 // requantizer's shift; IN_LANES, the values per input beat (the producer's pixel).
 // Handshake: valid/ready on both sides. In: IN_LANES values per beat in HWC order, a sample's map filling
-// one of two banks (double buffering: the next sample streams in while this one is computed). Out: one
+// one of two banks (double buffering: the next sample streams in while this one is computed; computing
+// starts on a bank still filling as soon as a chunk's inputs are in, see `need`). Out: one
 // output pixel (O values, channel 0 in the low bits) per beat. Cycles per sample: max(H*W*C/IN_LANES,
 // HO*WO*(O/PE)*(K/SIMD)), the DSE's figure. The window generator addresses the banked map directly (any
 // stride and padding; padded positions read as zero); the k order is ONNX's (c, ky, kx), as the weights.
@@ -94,7 +95,22 @@ module hilt_mvu #(
   logic en;
   int oy, ox, og, t;
   assign en = !m_valid || m_ready;
-  wire issue = en && full[rbank];
+  // A chunk may issue before its bank is complete, as soon as the writer (filling this very bank) has
+  // passed the last value the chunk reads: in HWC order that is the window's bottom-right pixel at the
+  // chunk's last channel. So a conv starts after (KH-1) rows and KW pixels, a dense layer after SIMD
+  // values, like a line buffer, while double buffering keeps the throughput.
+  int need;
+  always_comb begin
+    int iy_last, ix_last, c_last;
+    iy_last = oy * SH - PT + KH - 1;
+    ix_last = ox * SW - PL + KW - 1;
+    iy_last = iy_last > H - 1 ? H - 1 : (iy_last < 0 ? 0 : iy_last);
+    ix_last = ix_last > W - 1 ? W - 1 : (ix_last < 0 ? 0 : ix_last);
+    c_last = ((t + 1) * SIMD - 1) / KK;
+    need = (iy_last * W + ix_last) * C + c_last;
+  end
+  wire ready_data = full[rbank] || (wbank == rbank && wp > need);
+  wire issue = en && ready_data;
   wire group_end = (t == T - 1);
   wire pix_end = group_end && (og == G - 1);
   assign release_bank = issue && pix_end && (ox == WO - 1) && (oy == HO - 1);
@@ -146,7 +162,7 @@ module hilt_mvu #(
   ) u_mac (
       .clk(clk),
       .en(en),
-      .in_valid(full[rbank]),
+      .in_valid(ready_data),
       .first(t == 0),
       .act(act),
       .wgt(wgt),
