@@ -67,9 +67,9 @@ hls: csim
 	cd $(OUT)/$(notdir $(basename $(MODEL)))_hls && vitis_hls -f csynth.tcl
 
 # RTL twin: generate the project with its SystemVerilog twin, simulate it in Verilator + cocotb vs golden
-# (FOLDING=report.json from `hilt dse --json` for the DSE's folding; the default, 1 x 1, is slow to simulate)
+# (FOLDING=report.json from `hilt dse --json`, target hls, for the DSE's plan; the default, 1 x 1, is slow to simulate)
 SAMPLES ?= 8
 .PHONY: rtlsim
 rtlsim: $(DEV)
-	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) --rtl $(if $(FOLDING),--folding $(FOLDING)) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
+	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) --rtl $(if $(FOLDING),--plan $(FOLDING)) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
 	$(BIN)/hilt rtlsim $(OUT)/$(notdir $(basename $(MODEL)))_hls --samples $(SAMPLES) --json $(OUT)/$(notdir $(basename $(MODEL)))_rtlsim.json

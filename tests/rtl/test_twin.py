@@ -159,6 +159,25 @@ def test_rtlsim_command_reports_bit_exact_modes(tiny, tmp_path):
     assert modes["infer"]["ii_cycles"] > 0 and report["predicted"]["ii_cycles"] > 0
 
 
+def test_compile_rtl_renders_the_plan_of_the_hls_project(tiny, tmp_path):
+    import json
+
+    from hilt.cli import main
+
+    q, _, _ = tiny
+    q.save(tmp_path / "tiny.npz")
+    (tmp_path / "fold.json").write_text(json.dumps({"conv1": {"pe": 2, "simd": 3}, "fc1": {"pe": 5, "simd": 4}}))
+    project = tmp_path / "p"
+    assert main(["compile", str(tmp_path / "tiny.npz"), "-o", str(project), "--plan", str(tmp_path / "fold.json"),
+                 "--rtl"]) == 0
+    manifest = json.loads((project / "manifest.json").read_text())
+    info = json.loads((project / "rtl" / "rtl.json").read_text())
+    plan = {lp["name"]: lp["units"]["fwd"] for lp in manifest["plan"]["layers"] if "fwd" in lp["units"]}
+    assert info["folding"] == manifest["folding"] == {n: {"pe": u["pe"], "simd": u["simd"]} for n, u in plan.items()}
+    assert info["folding"]["conv1"] == {"pe": 2, "simd": 3} and info["ppc"] == plan["conv1"]["ppc"] == 1
+    assert manifest["rtl"] == info and (project / "rtl" / info["sources"][0]).is_file()
+
+
 def test_rtlsim_command_refuses_a_folder_without_a_project(tmp_path, capsys):
     from hilt.cli import main
 

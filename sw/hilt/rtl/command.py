@@ -15,7 +15,7 @@ def register(sub) -> None:
     p = sub.add_parser("rtlsim", help="simulate a design's RTL twin (Verilator + cocotb) and compare it with the "
                                       "golden model",
                        description="Build the RTL twin of DIR (a project from `hilt compile`; its rtl/ folder is "
-                                   "generated from the manifest's folding if `--rtl` was not given) with Verilator "
+                                   "generated from the manifest's hardware plan if `--rtl` was not given) with Verilator "
                                    "(cached by content hash), drive its AXI4-Lite and AXI4-Stream ports from a cocotb "
                                    "bench with random backpressure, and report per mode whether every output beat "
                                    "equals the golden model's (integer ==) and the cycles per sample next to the DSE "
@@ -43,6 +43,7 @@ def _beat_bits(manifest: dict) -> int:
 
 def _rtl_dir(project: Path, manifest: dict, q, override: str | None) -> Path:
     from ..ir.folding import parse_folding
+    from ..plan import HardwarePlan
     from .design import write_rtl
 
     if override:
@@ -58,8 +59,9 @@ def _rtl_dir(project: Path, manifest: dict, q, override: str | None) -> Path:
                                                       "ppc": 1}, indent=2) + "\n")
         return rtl
     rtl = project / "rtl"
-    if not (rtl / "rtl.json").exists():
-        folding = parse_folding(manifest.get("folding", {}), q.network)
+    if not (rtl / "rtl.json").exists():  # the project's plan (older manifests: their folding)
+        folding = (HardwarePlan.from_json(manifest["plan"]) if "plan" in manifest
+                   else parse_folding(manifest.get("folding", {}), q.network))
         write_rtl(q, rtl, folding, _beat_bits(manifest), name=manifest.get("name"))
     return rtl
 
@@ -67,7 +69,7 @@ def _rtl_dir(project: Path, manifest: dict, q, override: str | None) -> Path:
 def cmd_rtlsim(args) -> int:
     from .. import golden
     from ..commands.common import write_json
-    from ..commands.training import load_splits
+    from ..loading import load_splits
     from ..quant import QModel
     from . import twin
 

@@ -2,8 +2,8 @@
 
 This module only computes the values the template lays out: per layer the unit and its parameters,
 per tap (the image, then every layer's output) the pixels and bits on the stream, per weighted layer
-the MODE_LOAD_WEIGHTS sections. The stream layout is hilt.accel.interface's; the folding is the one
-the HLS project is generated with (hilt.ir.folding).
+the MODE_LOAD_WEIGHTS sections. The stream layout is hilt.accel.interface's; the folding is that of the
+forward units of the hardware plan the HLS project is generated with (hilt.plan), or a plain folding.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import jinja2
 import numpy as np
 
 from ..accel import interface as itf
-from ..codegen.project import _c_name, _weighted, hwc_columns
+from ..codegen.project import c_name, hwc_columns, weighted_pairs
 from ..errors import HiltError
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
+from ..plan import HardwarePlan
 from ..quant import QModel
 from ..reference import windows as win
 
@@ -41,7 +42,7 @@ def _pixel(shape) -> tuple[int, int]:
 
 def _unit(q: QModel, ql, layer, folding: dict[str, LayerFolding], lanes_in: int) -> dict:
     op, a = layer.op, layer.attrs
-    ctx = {"name": _c_name(layer.name), "op": op, "in_shape": "x".join(map(str, layer.in_shape)),
+    ctx = {"name": c_name(layer.name), "op": op, "in_shape": "x".join(map(str, layer.in_shape)),
            "out_shape": "x".join(map(str, layer.out_shape)),
            "onnx_nodes": ", ".join(n for n in layer.onnx_nodes if n) or layer.name}
     if op in ("conv", "dense"):
@@ -76,11 +77,21 @@ def _unit(q: QModel, ql, layer, folding: dict[str, LayerFolding], lanes_in: int)
                     f"flatten)")
 
 
-def context(q: QModel, folding: dict[str, LayerFolding] | None = None, beat_bits: int = DEFAULT_BEAT,
+def plan_folding(plan: HardwarePlan, net) -> tuple[dict[str, LayerFolding], int]:
+    """The twin's folding from a hardware plan: its forward units' pe x simd, and the first unit's ppc."""
+    weighted = net.weighted_layers()
+    fwd = plan.layer(weighted[0].name).unit("fwd") if weighted else None
+    return plan.folding(), fwd.ppc if fwd else 1
+
+
+def context(q: QModel, folding: dict[str, LayerFolding] | HardwarePlan | None = None, beat_bits: int = DEFAULT_BEAT,
             name: str | None = None, source: str = "", ppc: int = 1) -> dict:
-    """``ppc``: input pixels the first unit takes per cycle (the DSE's multi-pixel window generator): the
-    image moves ``ppc`` pixels per beat of the first link."""
+    """``folding``: per layer pe x simd, or a hardware plan (its forward units and first ppc; ``ppc`` is then
+    ignored). ``ppc``: input pixels the first unit takes per cycle (the DSE's multi-pixel window generator):
+    the image moves ``ppc`` pixels per beat of the first link."""
     net = q.network
+    if isinstance(folding, HardwarePlan):
+        folding, ppc = plan_folding(folding, net)
     folding = {**default_folding(net), **(folding or {})}
     check_folding(net, folding)
     if beat_bits % 8 or beat_bits <= 0:
@@ -106,27 +117,16 @@ def context(q: QModel, folding: dict[str, LayerFolding] | None = None, beat_bits
         t["pad"] = -(t["pixels"] * t["pixel_bits"]) % beat_bits
     bb = bias_bits(q)
     weighted = []
-    for ql, layer, _ in _weighted(q):
+    for ql, layer, _ in weighted_pairs(q):
         o = layer.params["weight"].shape[0]
         k = int(np.prod(layer.params["weight"].shape[1:]))
         weighted.append({"wcount": o * k, "wpad": -(o * k * q.bits) % beat_bits, "bcount": o,
                          "bpad": -(o * bb) % beat_bits})
-    name = _c_name(name or net.name)
+    name = c_name(name or net.name)
     return {"name": name, "top": f"{name}_rtl", "source": source or net.name, "beat": beat_bits, "bits": q.bits,
             "acc_bits": q.acc_bits, "bias_bits": bb, "layers": layers, "taps": taps, "weighted": weighted,
             "in_maxw": max(beat_bits, taps[0]["pixel_bits"], bb), "out_maxw": max(t["pixel_bits"] for t in taps),
             "folding": folding_to_json(folding), "ppc": ppc}
-
-
-def ppc_from_file(path: str | Path, net) -> int:
-    """The first unit's pixels per cycle from a `hilt dse --json` report (1 for a plain folding file)."""
-    try:
-        obj = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return 1
-    first = net.weighted_layers()[0].name
-    units = obj.get("chosen", {}).get("units", {}) if isinstance(obj, dict) else {}
-    return int(units.get(f"{first}.fwd", {}).get("ppc", 1))
 
 
 def render(ctx: dict) -> str:
@@ -144,6 +144,7 @@ def write_rtl(q: QModel, out_dir: str | Path, folding=None, beat_bits: int = DEF
     """Write ``out_dir``: the generated top, a copy of the kernel library and the lint waivers; returns
     the description that goes into the design's manifest (``rtl``)."""
     ctx = context(q, folding, beat_bits, name, source, ppc)
+    ppc = ctx["ppc"]
     out = Path(out_dir)
     tmp = out.with_name(f".{out.name}.part")
     if tmp.exists():
@@ -173,7 +174,7 @@ def taps_of(q: QModel) -> list[itf.Tensor]:
 
 def blocks_of(q: QModel) -> list[itf.WeightBlock]:
     out = []
-    for ql, layer, _ in _weighted(q):
+    for ql, layer, _ in weighted_pairs(q):
         o = layer.params["weight"].shape[0]
         out.append(itf.WeightBlock(layer.name, o * int(np.prod(layer.params["weight"].shape[1:])), q.bits, o,
                                    bias_bits(q)))
@@ -184,7 +185,7 @@ def weight_arrays(q: QModel) -> list[np.ndarray]:
     """MODE_LOAD_WEIGHTS's arrays in section order: per weighted layer O x K weights (dense columns in
     the stream's HWC order), then the biases."""
     out = []
-    for ql, layer, src in _weighted(q):
+    for ql, layer, src in weighted_pairs(q):
         w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
         if layer.op == "dense" and src is not None:
             w = hwc_columns(w, src)
