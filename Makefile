@@ -18,6 +18,7 @@ help:
 	@echo "make csim      MODEL=lenet5 BOARD=zcu104 FREQ=200: generate the HLS project, C-simulate it vs golden"
 	@echo "make hls       the same, then Vitis HLS synthesis and IP export (needs vitis_hls)"
 	@echo "make bitstream MODEL=lenet5 FREQ=300 BOARD=zcu104: HLS, Vivado block design, bitstream, PYNQ overlay"
+	@echo "make rtlsim    MODEL=lenet5 BOARD=zcu104 FREQ=200: the same project with its RTL twin, simulated in Verilator vs golden"
 
 $(BASE): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -75,3 +76,11 @@ hls: $(DEV)
 # PYNQ overlay: HLS IP, Vivado block design, implementation, bitstream, timing sign-off -> $(BUILD_DIR)/overlay
 bitstream: $(BASE)
 	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) $(BUILD_ARGS)
+
+# RTL twin: generate the project with its SystemVerilog twin, simulate it in Verilator + cocotb vs golden
+# (FOLDING=report.json from `hilt dse --json`, target hls, for the DSE's plan; the default, 1 x 1, is slow to simulate)
+SAMPLES ?= 8
+.PHONY: rtlsim
+rtlsim: $(DEV)
+	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) --rtl $(if $(FOLDING),--plan $(FOLDING)) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
+	$(BIN)/hilt rtlsim $(OUT)/$(notdir $(basename $(MODEL)))_hls --samples $(SAMPLES) --json $(OUT)/$(notdir $(basename $(MODEL)))_rtlsim.json

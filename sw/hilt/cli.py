@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "hilt.dse.command",        # dse
     "hilt.codegen.command",    # compile, csim
     "hilt.build.command",      # build
+    "hilt.rtl.command",        # rtlsim
     "hilt.commands.chip",      # sweep, finetune, faults, profile
 )
 

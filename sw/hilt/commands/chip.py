@@ -64,7 +64,8 @@ def chip_from_args(args, seed: int | None = None):
 
 
 def accelerator_from_args(args, seed: int | None = None):
-    """The backend named by --backend: the virtual chip (emu) or the generated C++ in C simulation (csim)."""
+    """The backend named by --backend: the virtual chip (emu), the generated C++ in C simulation (csim) or
+    the RTL twin in Verilator (rtl)."""
     from ..faults import FaultConfig
 
     if getattr(args, "engine", "streaming") == "sequential":
@@ -75,6 +76,10 @@ def accelerator_from_args(args, seed: int | None = None):
         from ..codegen.accelerator import CSim
 
         return CSim()
+    if getattr(args, "backend", "emu") == "rtl":
+        from ..rtl.accelerator import RTLSim
+
+        return RTLSim()
     from ..accel import Emulator
 
     return Emulator(chip_from_args(args, seed), FaultConfig())
@@ -265,8 +270,9 @@ def register(sub) -> None:
                        description="Fine-tune MODEL with forward passes on the chip at --freq and backward/update on "
                                    "the host; report held-out accuracy before/after on this chip and on another.")
     add_common(p)
-    p.add_argument("--backend", choices=("emu", "csim"), default="emu",
-                   help="accelerator: emu (the virtual chip) or csim (the generated HLS C++ under g++)")
+    p.add_argument("--backend", choices=("emu", "csim", "rtl"), default="emu",
+                   help="accelerator: emu (the virtual chip), csim (the generated HLS C++ under g++) or rtl (the "
+                        "RTL twin in Verilator: exact, slow)")
     p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
                    help="the accelerator's architecture: the streaming pipeline (default) or the layer-sequential "
                         "engine (shared VEC x LANE MAC lanes, every layer's output read back from DDR)")
