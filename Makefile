@@ -16,7 +16,9 @@ help:
 	@echo "make test-all  every test, heavy cases included"
 	@echo "make bench     throughput benchmarks (golden vs onnxruntime, training vs torch, emulator)"
 	@echo "make csim      MODEL=lenet5 BOARD=zcu104 FREQ=200: generate the HLS project, C-simulate it vs golden"
-	@echo "make hls       the same, then Vitis HLS synthesis (needs vitis_hls)"
+	@echo "make hls       the same, then Vitis HLS synthesis and IP export (needs vitis_hls)"
+	@echo "make bitstream MODEL=lenet5 FREQ=300 BOARD=zcu104: HLS, Vivado block design, bitstream, PYNQ overlay"
+	@echo "make rtlsim    MODEL=lenet5 BOARD=zcu104 FREQ=200: the same project with its RTL twin, simulated in Verilator vs golden"
 
 $(BASE): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -60,7 +62,25 @@ csim: $(DEV)
 	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
 	$(BIN)/hilt csim $(OUT)/$(notdir $(basename $(MODEL)))_hls
 
-# Vitis HLS synthesis of the generated project (needs vitis_hls on PATH)
-hls: csim
-	@command -v vitis_hls >/dev/null || { echo "hilt: error: vitis_hls not found; source the Vitis settings64.sh first" >&2; exit 2; }
-	cd $(OUT)/$(notdir $(basename $(MODEL)))_hls && vitis_hls -f csynth.tcl
+# The build flow (docs/build.md): one folder per model, board and clock; BUILD_ARGS adds hilt build options
+# (e.g. BUILD_ARGS=--dry-run). Without vitis_hls / vivado on PATH, everything before the first vendor call
+# runs and hilt names the missing tool, its settings script and the waiting folder (exit 2).
+BUILD_DIR = $(OUT)/$(notdir $(basename $(MODEL)))_$(BOARD)_$(FREQ)MHz
+BUILD_ARGS ?=
+.PHONY: bitstream
+
+# The same project C-simulated against the golden model, then Vitis HLS synthesis and IP export (needs vitis_hls)
+hls: $(DEV)
+	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) --csim --until hls $(BUILD_ARGS)
+
+# PYNQ overlay: HLS IP, Vivado block design, implementation, bitstream, timing sign-off -> $(BUILD_DIR)/overlay
+bitstream: $(BASE)
+	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) $(BUILD_ARGS)
+
+# RTL twin: generate the project with its SystemVerilog twin, simulate it in Verilator + cocotb vs golden
+# (FOLDING=report.json from `hilt dse --json`, target hls, for the DSE's plan; the default, 1 x 1, is slow to simulate)
+SAMPLES ?= 8
+.PHONY: rtlsim
+rtlsim: $(DEV)
+	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) --rtl $(if $(FOLDING),--plan $(FOLDING)) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
+	$(BIN)/hilt rtlsim $(OUT)/$(notdir $(basename $(MODEL)))_hls --samples $(SAMPLES) --json $(OUT)/$(notdir $(basename $(MODEL)))_rtlsim.json

@@ -26,12 +26,27 @@ F_SAFE_DEFAULT = 200.0
 
 # ---- shared options --------------------------------------------------------------------------
 
+def f_safe_arg(text: str) -> float:
+    """--f-safe: a frequency in MHz, or the manifest of an overlay from `hilt build`."""
+    if text.endswith(".json"):
+        import argparse
+
+        from ..build.overlay import f_safe_from_manifest
+
+        try:
+            return f_safe_from_manifest(text)
+        except HiltError as err:  # argparse reports it as a usage error (exit 2)
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return clock_mhz(text)
+
+
 def add_chip_arguments(p) -> None:
     g = p.add_argument_group("virtual chip")
     g.add_argument("--chip-seed", type=seed, default=0, help="which die: per-lane delays and fault map (default 0)")
     g.add_argument("--temp", type=temperature, default=25.0, metavar="C", help="junction temperature (default 25)")
-    g.add_argument("--f-safe", type=clock_mhz, default=F_SAFE_DEFAULT, metavar="MHZ",
-                   help=f"timing-closed frequency of the design (default {F_SAFE_DEFAULT:g})")
+    g.add_argument("--f-safe", type=f_safe_arg, default=F_SAFE_DEFAULT, metavar="MHZ|manifest.json",
+                   help=f"timing-closed frequency of the design, or a built overlay's manifest.json (its f_safe "
+                        f"from the Vivado timing report) (default {F_SAFE_DEFAULT:g})")
     g.add_argument("--chip", metavar="CHIP.json", help="a chip written by `hilt profile fit` (overrides the above)")
 
 
@@ -47,13 +62,22 @@ def chip_from_args(args, seed: int | None = None):
 
 
 def accelerator_from_args(args, seed: int | None = None):
-    """The backend named by --backend: the virtual chip (emu) or the generated C++ in C simulation (csim)."""
+    """The backend named by --backend: the virtual chip (emu), the generated C++ in C simulation (csim) or
+    the RTL twin in Verilator (rtl)."""
     from ..faults import FaultConfig
 
+    if getattr(args, "engine", "streaming") == "sequential":
+        from ..engine.accel import engine_backend
+
+        return engine_backend(getattr(args, "backend", "emu"), chip_from_args(args, seed), FaultConfig())
     if getattr(args, "backend", "emu") == "csim":
         from ..codegen.accelerator import CSim
 
         return CSim()
+    if getattr(args, "backend", "emu") == "rtl":
+        from ..rtl.accelerator import RTLSim
+
+        return RTLSim()
     from ..accel import Emulator
 
     return Emulator(chip_from_args(args, seed), FaultConfig())
@@ -262,8 +286,12 @@ def register(sub) -> None:
                        description="Fine-tune MODEL with forward passes on the chip at --freq and backward/update on "
                                    "the host; report held-out accuracy before/after on this chip and on another.")
     add_common(p)
-    p.add_argument("--backend", choices=("emu", "csim"), default="emu",
-                   help="accelerator: emu (the virtual chip) or csim (the generated HLS C++ under g++)")
+    p.add_argument("--backend", choices=("emu", "csim", "rtl"), default="emu",
+                   help="accelerator: emu (the virtual chip), csim (the generated HLS C++ under g++) or rtl (the "
+                        "RTL twin in Verilator: exact, slow)")
+    p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
+                   help="the accelerator's architecture: the streaming pipeline (default) or the layer-sequential "
+                        "engine (shared VEC x LANE MAC lanes, every layer's output read back from DDR)")
     p.add_argument("--freq", type=clock_mhz, required=True, metavar="MHZ", help="clock of the forward passes")
     p.add_argument("--other-chip-seed", type=seed, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)

@@ -10,7 +10,7 @@ from ..loading import load_network
 from ..validate import check_images, check_output_file, clock_mhz, load_npy, load_quantized, seed
 from .common import shape_str, table, write_json
 
-BACKENDS = ("float", "golden", "emu", "csim")
+BACKENDS = ("float", "golden", "emu", "csim", "rtl")
 
 
 def register(sub) -> None:
@@ -27,7 +27,7 @@ def register(sub) -> None:
                                    "is checked against; it calibrates on the input batch unless --quantized "
                                    "names a file written by `hilt quantize`. The emu backend runs the golden "
                                    "arithmetic on the virtual chip at --freq, with its timing errors; csim runs the "
-                                   "generated HLS C++ compiled with g++.")
+                                   "generated HLS C++ compiled with g++; rtl runs the RTL twin in Verilator.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--input", required=True, metavar="X.npy", help="NCHW float32 batch (or one CHW sample)")
     p.add_argument("--output", required=True, metavar="Y.npy", help="where to write the outputs")
