@@ -75,7 +75,8 @@ class Board(Accelerator):
         self._requested = float(man["freq_mhz"])
         self._clock = self._requested
         self._buffers: dict[str, object] = {}
-        self.overlay = pynq.Overlay(str(self.folder.bitfile), download=False)
+        self.device = pynq.Device.active_device  # this board, even when another becomes the active one
+        self.overlay = pynq.Overlay(str(self.folder.bitfile), download=False, device=self.device)
         self.wizard = self.gpio = self.dma = self.ip = None
         if download:
             self.download()
@@ -145,7 +146,7 @@ class Board(Accelerator):
     def _buffer(self, key: str, nbytes: int):
         buf = self._buffers.get(key)
         if buf is None or buf.nbytes < nbytes:
-            buf = self._pynq.allocate((max(nbytes, 4096),), dtype=np.uint8)
+            buf = self._pynq.allocate((max(nbytes, 4096),), dtype=np.uint8, target=self.device)
             self._buffers[key] = buf
         return buf
 

@@ -47,10 +47,15 @@ def chip_from_args(args, seed: int | None = None):
     return Chip(seed=args.chip_seed if seed is None else seed, f_safe_mhz=args.f_safe, temp_c=args.temp)
 
 
-def accelerator_from_args(args, seed: int | None = None):
-    """The backend named by --backend: the virtual chip (emu) or the generated C++ in C simulation (csim)."""
+def accelerator_from_args(args, seed: int | None = None, q=None):
+    """The backend named by --backend: the virtual chip (emu), the generated C++ in C simulation (csim), or
+    the PYNQ driver on a board or the simulated board (board, simboard; these need ``q`` and load it)."""
     from ..faults import FaultConfig
 
+    if getattr(args, "backend", "emu") in ("board", "simboard"):
+        from ..board.backend import open_backend
+
+        return open_backend(args.backend, q, chip_from_args(args, seed), FaultConfig(), args.overlay, args.board_file)
     if getattr(args, "backend", "emu") == "csim":
         from ..codegen.accelerator import CSim
 
@@ -139,14 +144,17 @@ def accuracy(accel, ds) -> float:
 
 # ---- sweep -----------------------------------------------------------------------------------
 
-def sweep_points(q, chip, faults, ds, freqs, progress: bool = True) -> list[dict]:
-    """Accuracy and per-layer corrupted-accumulation rates at each clock; hangs are recorded and recovered."""
+def sweep_points(q, chip, faults, ds, freqs, progress: bool = True, accel=None) -> list[dict]:
+    """Accuracy and per-layer corrupted-accumulation rates at each clock; hangs are recorded and recovered.
+    ``accel``: a loaded backend to sweep instead of the emulator (a board reports no error counts: None)."""
     from tqdm.auto import tqdm
 
     from ..accel import AcceleratorHang, Counters, Emulator
 
-    emu = Emulator(chip, faults)
-    emu.load(q)
+    emu = accel
+    if emu is None:
+        emu = Emulator(chip, faults)
+        emu.load(q)
     points = []
     for f in tqdm(freqs, desc="sweep", unit="MHz", disable=not progress):
         emu.counters = Counters()
@@ -154,8 +162,10 @@ def sweep_points(q, chip, faults, ds, freqs, progress: bool = True) -> list[dict
         try:
             acc = accuracy(emu, ds)
             layers = {n: c["corrupted"] / max(1, c["accumulations"]) for n, c in emu.counters.per_layer.items()}
+            counted = emu.counters.accumulations > 0 or accel is None
             points.append({"freq_mhz": f, "accuracy": acc, "hung": False,
-                           "corrupted_rate": emu.counters.corrupted_accumulations / max(1, emu.counters.accumulations),
+                           "corrupted_rate": emu.counters.corrupted_accumulations / max(1, emu.counters.accumulations)
+                           if counted else None,
                            "timing_failures": emu.counters.timing_failures, "layers": layers})
         except AcceleratorHang:
             emu.reset()  # the driver's recovery: reset, then the next point runs at its own clock
@@ -168,14 +178,18 @@ def cmd_sweep(args) -> int:
 
     _, q, _, test_ds = setup(args)
     chip = chip_from_args(args)
-    points = sweep_points(q, chip, FaultConfig(), test_ds, parse_freqs(args.freq), progress=not args.quiet)
+    accel = accelerator_from_args(args, q=q) if args.backend != "emu" else None
+    points = sweep_points(q, chip, FaultConfig(), test_ds, parse_freqs(args.freq), progress=not args.quiet,
+                          accel=accel)
     rows = [[f"{p['freq_mhz']:g}", "hang" if p["hung"] else f"{p['accuracy'] * 100:.2f}%",
-             "-" if p["hung"] else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
+             "-" if p["corrupted_rate"] is None else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
     print(f"chip seed {chip.seed}, {chip.temp_c:g} C: f_safe {chip.f_safe_mhz:g} MHz, hangs above "
           f"{chip.f_crash_mhz:g} MHz; {len(test_ds)} held-out images")
     print(table(rows, ["MHz", "accuracy", "corrupted accumulations"], right={1, 2}))
     result = {"f_safe_mhz": chip.f_safe_mhz, "f_crash_mhz": chip.f_crash_mhz, "chip": chip.to_json(),
-              "model": args.model, "held_out": len(test_ds), "points": points}
+              "model": args.model, "held_out": len(test_ds), "backend": args.backend, "points": points}
+    if hasattr(accel, "status"):
+        result["board"] = accel.status()  # clock requested vs set at each point, the hangs and their recovery
     if args.json:
         write_json(args.json, result)
     if args.plot:
@@ -205,7 +219,7 @@ def cmd_finetune(args) -> int:
     other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
     emus = {}
     for key, c in (("this", chip), ("other", other)):
-        emus[key] = accelerator_from_args(args, c.seed)
+        emus[key] = accelerator_from_args(args, c.seed, q=q)
         emus[key].set_clock(args.freq)
 
     def evaluate(model):
@@ -300,6 +314,12 @@ def cmd_profile_fit(args) -> int:
 
 # ---- registration ----------------------------------------------------------------------------
 
+def add_board_arguments(p) -> None:
+    from ..board.backend import add_arguments
+
+    add_arguments(p)
+
+
 def register(sub) -> None:
     from . import faults
 
@@ -310,14 +330,20 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--freq", default="100:400:25", metavar="MHZ", help="START:STOP:STEP, A,B,C or one value "
                                                                         "(default 100:400:25)")
+    p.add_argument("--backend", choices=("emu", "simboard", "board"), default="emu",
+                   help="emu (the virtual chip), simboard (the PYNQ driver on the simulated board, whose chip is "
+                        "the same virtual chip) or board (a PYNQ board, with --overlay)")
+    add_board_arguments(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("finetune", help="hardware-in-the-loop fine-tuning on the (virtual) chip",
                        description="Fine-tune MODEL with forward passes on the chip at --freq and backward/update on "
                                    "the host; report held-out accuracy before/after on this chip and on another.")
     add_common(p)
-    p.add_argument("--backend", choices=("emu", "csim"), default="emu",
-                   help="accelerator: emu (the virtual chip) or csim (the generated HLS C++ under g++)")
+    p.add_argument("--backend", choices=("emu", "csim", "simboard", "board"), default="emu",
+                   help="accelerator: emu (the virtual chip), csim (the generated HLS C++ under g++), simboard "
+                        "(the PYNQ driver on the simulated board) or board (a PYNQ board, with --overlay)")
+    add_board_arguments(p)
     p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
     p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)
