@@ -80,17 +80,19 @@ def predicted_cycles(q: QModel) -> tuple[int, int]:
     return int(perf.ii_cycles), int(perf.latency_cycles)
 
 
-def manifest_for(q: QModel, name: str, board, freq_mhz: float, f_safe_mhz: float) -> dict:
+def manifest_for(q: QModel, name: str, board, freq_mhz: float, f_safe_mhz: float, wizard: bool = True) -> dict:
     family = board.ps
     taps, blocks = taps_and_blocks(q)
     ii, latency = predicted_cycles(q)
     ips = {role: {"name": inst, "base": ADDRESSES[family][role][0], "range": ADDRESSES[family][role][1]}
-           for role, inst in (("accel", ACCEL), ("dma", DMA), ("clk_wiz", CLK_WIZ), ("reset_gpio", RESET_GPIO))}
+           for role, inst in (("accel", ACCEL), ("dma", DMA), ("clk_wiz", CLK_WIZ), ("reset_gpio", RESET_GPIO))
+           if wizard or role != "clk_wiz"}
+    ips["reset_gpio"]["active_high"] = False  # proc_sys_reset's default C_AUX_RESET_HIGH = 0
     return {"name": name, "kind": "streaming", "board": board.name, "family": family, "part": board.part,
             "freq_mhz": float(freq_mhz), "f_safe_mhz": float(f_safe_mhz), "timing_closed": False, "wns_ns": None,
             "bitstream": f"{name}.bit", "hwh": f"{name}.hwh", "qmodel": f"{name}.npz",
             "interface": itf.describe(board.dma_width_bits), "ips": ips,
-            "clock": {"wizard": CLK_WIZ, "input_mhz": 100.0, "output": "clk_out1"},
+            "clock": {"wizard": CLK_WIZ if wizard else None, "input_mhz": 100.0, "output": "clk_out1"},
             "taps": taps, "weight_blocks": blocks, "backward": False,
             "cycles_per_sample": ii, "latency_cycles": latency, "plan": None,
             "simulated": True, "hashes": {}}
@@ -123,7 +125,7 @@ def hwh_text(manifest: dict) -> str:
     ps = dict(PS[family])
     ps["fclk_net"] = f"{ps['instance']}_{ps['fclk']}"
     width = manifest["interface"]["stream"]["beat_bits"]
-    clk_net = f"{CLK_WIZ}_clk_out1"
+    clk_net = f"{CLK_WIZ}_clk_out1" if manifest["clock"]["wizard"] else ps["fclk_net"]
     ips = manifest["ips"]
     top = manifest["name"]
 
@@ -160,12 +162,13 @@ def hwh_text(manifest: dict) -> str:
            ps["fclk_net"], fclk_hz,
            [("USE_DYN_RECONFIG", "true"), ("INTERFACE_SELECTION", "Enable_AXI"), ("PRIM_IN_FREQ", "100.000"),
             ("CLKOUT1_REQUESTED_OUT_FREQ", f"{manifest['freq_mhz']:.3f}"), ("PRIMITIVE", "MMCM"),
-            ("USE_LOCKED", "true")]),
+            ("USE_LOCKED", "true")]) if "clk_wiz" in ips else None,
         ip("reset_gpio", "axi_gpio", "xilinx.com:ip:axi_gpio:2.0", "2.0", "S_AXI", "Reg", "s_axi_aclk",
            ps["fclk_net"], fclk_hz,
            [("C_GPIO_WIDTH", "1"), ("C_ALL_OUTPUTS", "1"), ("C_IS_DUAL", "0"), ("C_DOUT_DEFAULT", "0x00000000"),
             ("C_TRI_DEFAULT", "0xFFFFFFFF"), ("C_INTERRUPT_PRESENT", "0")]),
     ]
+    entries = [e for e in entries if e is not None]
     part = manifest.get("part", "")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -176,15 +179,16 @@ def hwh_text(manifest: dict) -> str:
 
 
 def write_overlay(q: QModel, out_dir: str | Path, board: str = "pynq-z2", freq_mhz: float = 100.0,
-                  f_safe_mhz: float | None = None, name: str | None = None) -> Path:
-    """An overlay folder for the simulated board (manifest, quantized model, generated .hwh, placeholder .bit)."""
+                  f_safe_mhz: float | None = None, name: str | None = None, wizard: bool = True) -> Path:
+    """An overlay folder for the simulated board (manifest, quantized model, generated .hwh, placeholder .bit).
+    ``wizard=False``: a design clocked by the PS's FCLK0 alone (the driver's fall-back)."""
     from ..dse.boards import load_board
 
     b = load_board(board)
     name = name or "".join(c if c.isalnum() else "_" for c in q.network.name)
     if not name[0].isalpha():
         name = "hilt_" + name
-    manifest = manifest_for(q, name, b, freq_mhz, f_safe_mhz if f_safe_mhz is not None else freq_mhz)
+    manifest = manifest_for(q, name, b, freq_mhz, f_safe_mhz if f_safe_mhz is not None else freq_mhz, wizard)
     out = Path(out_dir)
     tmp = out.with_name(f".{out.name}.part")
     if tmp.exists():

@@ -92,6 +92,7 @@ class Board(Accelerator):
         if self.dma.sendchannel is None or self.dma.recvchannel is None:
             raise HiltError(f"{ov.hwh}: the AXI DMA {ov.ip_name('dma')} lacks MM2S or S2MM (simple mode, both "
                             f"channels, is what the accelerator needs)")
+        self._reset_dma()  # pynq keeps the DMA driver of an earlier download: its channels start halted again
         wizard = ov.manifest["clock"].get("wizard")
         self.wizard = getattr(self.overlay, wizard) if wizard and wizard in self.overlay.ip_dict else None
         gpio = ov.ip_name("reset_gpio")

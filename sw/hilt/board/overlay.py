@@ -87,7 +87,8 @@ def open_overlay(path: str | Path) -> OverlayFolder:
         raise HiltError(f"{manifest_path}: missing {', '.join(missing)}; rebuild the overlay with this hilt version")
     if manifest["family"] not in FAMILIES:
         raise HiltError(f"{manifest_path}: family {manifest['family']!r} is not one of {', '.join(FAMILIES)}")
-    absent = [k for k in IP_KEYS if k not in manifest["ips"]]
+    needed = [k for k in IP_KEYS if k != "clk_wiz" or manifest["clock"].get("wizard")]
+    absent = [k for k in needed if k not in manifest["ips"]]
     if absent:
         raise HiltError(f"{manifest_path}: ips lacks {', '.join(absent)}")
     ov = OverlayFolder(folder, manifest)
