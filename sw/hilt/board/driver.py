@@ -138,9 +138,11 @@ class Board(Accelerator):
         self.clock_log.append({"requested_mhz": float(mhz), "set_mhz": actual, **how})
         return actual
 
-    def deadline_s(self, samples: int) -> float:
-        """How long one call may take: the design's predicted cycles at the current clock, with margin."""
+    def deadline_s(self, samples: int, stream_bytes: int = 0) -> float:
+        """How long one call may take: the design's predicted cycles at the current clock (and one beat a
+        cycle for the streams, which matters for weight loads), with margin."""
         cycles = self.latency_cycles + max(0, samples - 1) * self.cycles_per_sample
+        cycles += stream_bytes * 8 // self.beat_bits
         return max(self.deadline_floor_s, self.deadline_factor * cycles / (self._clock * 1e6))
 
     # ---- calls ------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ class Board(Accelerator):
         self.ip.write(self.regs["mode"], int(mode))
         self.ip.write(self.regs["samples"], samples)
         self.ip.write(self.regs["ctrl"], itf.AP_START)
-        self._wait(mode, samples, bool(data.size), bool(out_bytes))
+        self._wait(mode, samples, bool(data.size), bool(out_bytes), int(data.size) + out_bytes)
         status = int(self.ip.read(self.regs["status"]))
         if status != itf.Status.OK:
             raise HiltError(f"the accelerator answered status {status} "
@@ -179,8 +181,8 @@ class Board(Accelerator):
         out_buf.invalidate()
         return itf.unpack_sections(outs, np.array(out_buf[:out_bytes]), self.beat_bits)
 
-    def _wait(self, mode, samples: int, sending: bool, receiving: bool) -> None:
-        limit = self.deadline_s(samples)
+    def _wait(self, mode, samples: int, sending: bool, receiving: bool, stream_bytes: int) -> None:
+        limit = self.deadline_s(samples, stream_bytes)
         start = time.monotonic()
         done = False
         while True:

@@ -519,7 +519,8 @@ class SimBoard(pynq.Device):
         self.accel = Accelerator(self, overlay, self.chip, self.faults)
         self._map(ip, overlay.ip_name("accel"), self.accel)
         self.downloads += 1
-        self.post_download(bitstream, parser, self.name) if parser is not None else None
+        if parser is not None:
+            self.post_download(bitstream, parser, self.name)
 
     def _map(self, ip_dict, name: str, model) -> None:
         if name not in ip_dict:
