@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -32,4 +31,4 @@ def test_notebook_runs_and_its_checks_pass(path, workdir):
     last = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert last.strip() == "ok"
     assert any(o.get("data", {}).get("image/png") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    shutil.copy(path, workdir / path.name)  # executed copies stay with the run's temporary files
+    nbformat.write(nb, workdir / path.name)  # the executed copy stays with the run's temporary files
