@@ -41,3 +41,10 @@ def test_board_backend_without_overlay_is_one_clear_error(tmp_path, images, caps
     assert main(["infer", "lenet5", "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"),
                  "--backend", "board"]) == 2
     assert "needs --overlay" in capsys.readouterr().err
+
+
+def test_eval_simboard_at_f_safe_equals_golden(tmp_path):
+    path = tmp_path / "eval.json"
+    assert main(["eval", "lenet5", "--backend", "golden,simboard", "--calib", "100", "--json", str(path)]) == 0
+    acc = json.loads(path.read_text())["accuracy"]
+    assert acc["simboard"] == acc["golden_int8"]

@@ -165,3 +165,18 @@ def test_bad_overlay_folder_is_one_clear_error(tmp_path):
     (tmp_path / "manifest.json").write_text('{"name": "x"}')
     with pytest.raises(HiltError, match="missing"):
         open_overlay(tmp_path)
+
+
+def test_pynq_finds_the_simulated_board_by_itself(tmp_path):
+    """A pynq.Device subclass with _probe_ is registered with pynq's DeviceMeta: with HILT_SIMBOARD=1 pynq's
+    own device discovery returns it, and plain pynq code (allocate, Overlay) runs on it."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import pynq, hilt.board.sim as sim; d = pynq.Device.active_device; b = pynq.allocate((16,), 'u1'); "
+            "print(type(d).__name__, b.physical_address >= sim.DDR_BASE)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "HILT_SIMBOARD": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["SimBoard", "True"]
