@@ -38,14 +38,14 @@ def ensure_overlay(folder: str | Path = "hilt_overlay", board: str = "pynq-z2", 
         return folder
     from .. import data, zoo
     from ..frontend import import_onnx
-    from ..quant import quantize
+    from ..quant import calibrate_on
     from ..train import SGDConfig, train
     from .design import write_overlay
 
     train_ds, _ = data.load_splits("mnist5k")
     net = train(import_onnx(zoo.build("lenet5", seed=0)), train_ds.x, train_ds.y, SGDConfig(epochs=epochs),
                 progress=progress).network
-    q = quantize(net, train_ds.x[:1000], labels=train_ds.y[:1000])
+    q = calibrate_on(net, train_ds)
     return write_overlay(q, folder, board=board, freq_mhz=f_safe_mhz, f_safe_mhz=f_safe_mhz)
 
 

@@ -7,6 +7,7 @@ little-endian int32 beats, as the testbench reads and writes them.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +19,7 @@ from ..errors import HiltError
 from .project import MODES
 
 CXXFLAGS = ["-std=c++14", "-O2", "-Wall", "-Werror"]
+TRIPS_HEADER = Path(__file__).with_name("trips.h")
 
 
 def _compiler() -> str:
@@ -27,15 +29,18 @@ def _compiler() -> str:
     return cxx
 
 
-def build(project: str | Path) -> Path:
+def build(project: str | Path, trips: bool = False) -> Path:
+    """The C simulation binary (``trips``: a second one that counts pipelined loop iterations, trips.h)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
-    binary = project / f"{manifest['name']}_csim"
+    binary = project / f"{manifest['name']}_{'trips' if trips else 'csim'}"
     sources = [project / "tb.cpp", project / f"{manifest['name']}_top.cpp"]
     newest = max(p.stat().st_mtime for p in project.rglob("*") if p.suffix in (".cpp", ".h"))
     if binary.exists() and binary.stat().st_mtime >= newest:
         return binary
-    cmd = [_compiler(), *CXXFLAGS, f"-I{project}", f"-I{project / 'include'}", *map(str, sources), "-o", str(binary)]
+    extra = ["-include", str(TRIPS_HEADER)] if trips else []
+    cmd = [_compiler(), *CXXFLAGS, *extra, f"-I{project}", f"-I{project / 'include'}", *map(str, sources), "-o",
+           str(binary)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise HiltError(f"{project}: g++ failed: {proc.stderr.strip().splitlines()[0] if proc.stderr else proc.returncode}")
@@ -85,20 +90,28 @@ def _from_beats(b: np.ndarray, shape, flat: bool) -> np.ndarray:
     return tap.reshape(len(b), -1) if flat else tap
 
 
-def _execute(project: Path, beats: np.ndarray, mode: str, samples: int, weights: str | None = None) -> np.ndarray:
-    binary = build(project)
+def _execute(project: Path, beats: np.ndarray, mode: str, samples: int, weights: str | None = None,
+             trips: dict | None = None) -> np.ndarray:
+    """Run the testbench; with a ``trips`` dict, the counting binary, whose counts land in it as
+    {(struct, kind): iterations} (struct without its namespace, e.g. "conv1_p")."""
+    binary = build(project, trips is not None)
     weights = weights or str(project / "weights.bin")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         beats.astype("<i4").tofile(tmp / "in.bin")
+        env = {**os.environ, "HILT_TRIPS": str(tmp / "trips.txt")}
         proc = subprocess.run([str(binary), weights, str(MODES[mode]), str(samples),
-                               str(tmp / "in.bin"), str(tmp / "out.bin")], capture_output=True, text=True)
+                               str(tmp / "in.bin"), str(tmp / "out.bin")], capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise HiltError(f"C simulation failed: {proc.stderr.strip()}")
+        if trips is not None and (tmp / "trips.txt").exists():
+            for line in (tmp / "trips.txt").read_text().splitlines():
+                struct, kind, count = line.rsplit(" ", 2)
+                trips[(struct.split("::")[-1], kind)] = int(count)
         return np.fromfile(tmp / "out.bin", "<i4").astype(np.int64)
 
 
-def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray):
+def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, trips: dict | None = None):
     """MODE_BACKWARD: (errors per activation index, [None, e1, ..., e_L-1, err]; weight and bias gradients
     per conv/dense layer) in the golden model's layouts, for a batch of forward taps and logits errors."""
     project = Path(project)
@@ -108,7 +121,7 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray):
     layouts = _layouts(manifest)
     n = len(err)
     sample = [_to_beats(t, *lay) for t, lay in zip(taps, layouts)] + [np.asarray(err).reshape(n, -1)]
-    beats = _execute(project, np.concatenate(sample, axis=1).reshape(-1), "backward", n)
+    beats = _execute(project, np.concatenate(sample, axis=1).reshape(-1), "backward", n, trips=trips)
     last = len(layouts) - 1
     sizes = [int(np.prod(layouts[i][0])) for i in range(last - 1, 0, -1)]
     per_sample = sum(sizes)
@@ -135,14 +148,15 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray):
     return errors, grads
 
 
-def run(project: str | Path, x_int: np.ndarray, mode: str = "infer", weights: str | None = None) -> list[np.ndarray]:
+def run(project: str | Path, x_int: np.ndarray, mode: str = "infer", weights: str | None = None,
+        trips: dict | None = None) -> list[np.ndarray]:
     """Run integer images (N, C, H, W) through the C simulation. Returns [logits] for infer, or every
     tap [input, layer 1, ..., logits] for train_forward, each as an int64 array in the model's layout.
     ``weights``: a weight-stream file to load first (default the project's; "-": keep the initial values)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
     n = len(x_int)
-    beats = _execute(project, to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights)
+    beats = _execute(project, to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights, trips)
     layouts = _layouts(manifest)[-1:] if mode == "infer" else _layouts(manifest)
     per_sample = sum(int(np.prod(shape)) for shape, _ in layouts)
     if beats.size != n * per_sample:

@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import HiltError
 from ..fileio import atomic_path
 from ..loading import load_network
+from ..quant.calibrate import CALIBRATION_IMAGES
 from .common import add_data_argument, positive_int, table, write_json
 
 
@@ -41,7 +42,8 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="QMODEL.npz")
     add_data_argument(p)
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
-    p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")
+    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
+                   help=f"calibration images (default {CALIBRATION_IMAGES})")
     p.set_defaults(func=cmd_quantize)
 
     p = sub.add_parser("eval", help="accuracy of a model on held-out data (float and/or fixed point)",
@@ -53,7 +55,8 @@ def register(sub) -> None:
                    help="comma-separated: float, golden, simboard (the PYNQ driver on the simulated board), board "
                         "(a PYNQ board, with --overlay) (default: float,golden)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
-    p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")
+    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
+                   help=f"calibration images (default {CALIBRATION_IMAGES})")
     p.add_argument("--json", metavar="FILE", help="write the accuracies as JSON")
     from ..board.backend import add_arguments as add_board_arguments
 
@@ -63,10 +66,9 @@ def register(sub) -> None:
 
 def load_splits(spec: str, net):
     """(train, held_out) data sets of ``spec``, fitted to the network's input shape."""
-    from .. import data
+    from .. import loading
 
-    train_ds, test_ds = data.load_splits(spec)
-    return data.fit_to(train_ds, net.input_shape), data.fit_to(test_ds, net.input_shape)
+    return loading.load_splits(spec, net)
 
 
 def _check_classes(net, ds) -> None:
@@ -95,11 +97,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_quantize(args) -> int:
-    from ..quant import quantize
+    from ..quant import calibrate_on
 
     net = load_network(args.model)
     train_ds, _ = load_splits(args.data, net)
-    q = quantize(net, train_ds.x[: args.calib], bits=args.bits)
+    q = calibrate_on(net, train_ds, args.bits, args.calib)
     with atomic_path(args.output) as tmp:
         q.save(tmp)
     print(q.summary())
@@ -107,9 +109,17 @@ def cmd_quantize(args) -> int:
     return 0
 
 
-def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = 1000, overlay: str | None = None,
-             board_file: str = "pynq-z2") -> dict[str, float]:
-    """Held-out accuracy per backend; the golden model calibrates on training images only."""
+def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = CALIBRATION_IMAGES,
+             overlay: str | None = None, board_file: str = "pynq-z2") -> dict[str, float]:
+    """Held-out accuracy per backend; the integer backends share one model calibrated on training images only."""
+    from functools import cache
+
+    @cache
+    def quantized():
+        from ..quant import calibrate_on
+
+        return calibrate_on(net, train_ds, bits, calib)
+
     results = {}
     for backend in backends:
         if backend == "float":
@@ -118,18 +128,14 @@ def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = 1000,
             results["float"] = evaluate_float(net, test_ds.x, test_ds.y)
         elif backend == "golden":
             from .. import golden
-            from ..quant import quantize
 
-            q = quantize(net, train_ds.x[:calib], bits=bits)
-            pred = golden.predict(q, test_ds.x)
+            pred = golden.predict(quantized(), test_ds.x)
             results[f"golden_int{bits}"] = float(np.mean(pred == test_ds.y))
         elif backend in ("simboard", "board"):
             from ..board.backend import open_backend
             from ..faults import Chip
-            from ..quant import quantize
 
-            q = quantize(net, train_ds.x[:calib], bits=bits)
-            accel = open_backend(backend, q, Chip(), overlay=overlay, board_file=board_file)
+            accel = open_backend(backend, quantized(), Chip(), overlay=overlay, board_file=board_file)
             results[backend] = float(np.mean(accel.predict(test_ds.x) == test_ds.y))
         else:
             raise HiltError(f"--backend {backend}: unknown backend (choose from float, golden, simboard, board)")
