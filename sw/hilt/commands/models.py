@@ -10,7 +10,7 @@ from ..loading import load_network
 from ..validate import check_images, check_output_file, clock_mhz, load_npy, load_quantized, seed
 from .common import shape_str, table, write_json
 
-BACKENDS = ("float", "golden", "emu", "csim", "rtl")
+BACKENDS = ("float", "golden", "emu", "csim", "rtl", "simboard", "board")
 
 
 def register(sub) -> None:
@@ -37,9 +37,10 @@ def register(sub) -> None:
     p.add_argument("--int", dest="raw_int", action="store_true",
                    help="golden/emu: write the integer logits instead of their float values")
     p.add_argument("--freq", type=clock_mhz, metavar="MHZ", help="emu: clock of the virtual chip (default: its f_safe)")
-    from .chip import add_chip_arguments
+    from .chip import add_board_arguments, add_chip_arguments
 
     add_chip_arguments(p)
+    add_board_arguments(p)
     p.set_defaults(func=cmd_infer)
 
     p = sub.add_parser("zoo", help="built-in models (list, export to ONNX)",
@@ -120,15 +121,15 @@ def _on_accelerator(q, x, args):
     from ..accel import AcceleratorHang
     from .chip import accelerator_from_args
 
-    accel = accelerator_from_args(args)
+    accel = accelerator_from_args(args, q=q)
     accel.load(q)
     if args.freq is not None:
         accel.set_clock(args.freq)
     try:
         return accel.forward(x).logits
     except AcceleratorHang:
-        raise HiltError(f"the virtual chip hangs at {accel.clock_mhz:g} MHz (above {accel.chip.f_crash_mhz:g} MHz); "
-                        f"lower --freq") from None
+        crash = f" (above {accel.chip.f_crash_mhz:g} MHz)" if hasattr(accel, "chip") else ""
+        raise HiltError(f"the accelerator hangs at {args.freq:g} MHz{crash}; lower --freq") from None
 
 
 def cmd_zoo_list(args) -> int:
