@@ -116,7 +116,7 @@ class Build:
     # ---- the flow ------------------------------------------------------------------------------------------
     def run(self) -> dict:
         from ..codegen.command import load_quantized
-        from ..codegen.project import _c_name
+        from ..codegen.project import c_name
         from ..dse.boards import load_board
         from ..dse.command import _network
 
@@ -131,7 +131,7 @@ class Build:
             net = q.network
         else:
             q, net = None, _network(req.model)
-        name = _c_name(net.name)
+        name = c_name(net.name)
         self.dir = Path(req.output or f"out/{name}_{board.key}_{req.freq_mhz:g}MHz")
 
         # 1. plan: refuse a board that is too small before anything is written

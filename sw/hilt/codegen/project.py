@@ -48,7 +48,7 @@ BACKWARD_OPS = HLS_BACKWARD_OPS  # ops with a BP kernel (hilt.ops: hls_backward)
 def c_name(name: str) -> str:
     """A layer or model name as a C identifier (also the RTL twin's module and signal names)."""
     out = "".join(ch if ch.isalnum() else "_" for ch in name)
-    return out if out[0].isalpha() else "l_" + out
+    return out if out[:1].isalpha() else "l_" + out
 
 
 def _shape(s) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from ..codegen.project import c_name
 from ..dse.sequential import EngineConfig
 from ..errors import HiltError
 from ..quant import QModel
@@ -27,11 +28,6 @@ TEMPLATES = ROOT / "templates" / "engine"
 LIBRARY = ROOT / "hw" / "hls" / "hilt"
 CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Werror"]
 COMPACT_VERSION = 1
-
-
-def _c_name(name: str) -> str:
-    out = "".join(ch if ch.isalnum() else "_" for ch in name)
-    return out if out[:1].isalpha() else "e_" + out
 
 
 def program_json(prog: Program, q: QModel) -> dict:
@@ -81,7 +77,7 @@ def write_project(q: QModel, out_dir, cfg: EngineConfig = EngineConfig(), board=
     """Write the engine project for ``q``; returns the manifest (program.json plus names and timing)."""
     start = time.perf_counter()
     prog = build(q, cfg, fuse_relu)
-    name = _c_name(name or f"{q.network.name}_engine")
+    name = c_name(name or f"{q.network.name}_engine")
     pj = program_json(prog, q)
     ctx = {"name": name, "guard": name.upper(), "top": f"{name}_top", "cfg": cfg, "defines": cfg.defines(),
            "board": getattr(board, "name", "generic"), "part": getattr(board, "part", "xczu7ev-ffvc1156-2-e"),
