@@ -163,6 +163,6 @@ def test_stream_width_converters_round_trip(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     binary = tmp_path / "width"
-    subprocess.run(["g++", "-std=c++14", "-Wall", "-Werror", f"-I{root / 'hw' / 'hls'}",
+    subprocess.run(["g++", "-std=c++14", "-Wall", "-Werror", "-pthread", f"-I{root / 'hw' / 'hls'}",
                     str(root / "tests" / "hls" / "test_width.cpp"), "-o", str(binary)], check=True)
     assert subprocess.run([str(binary)], capture_output=True, text=True).stdout.strip() == "ok"

@@ -17,7 +17,8 @@ import numpy as np
 from ..errors import HiltError
 from .project import MODES
 
-CXXFLAGS = ["-std=c++14", "-O2", "-Wall", "-Werror"]
+# the generated top still relies on unbounded streams run in order; bounded C-sim comes with its restructuring
+CXXFLAGS = ["-std=c++14", "-O2", "-Wall", "-Werror", "-DHILT_CSIM_UNBOUNDED"]
 
 
 def _compiler() -> str:
