@@ -107,6 +107,13 @@ struct axis {
   typedef ap_axiu<W, 0, 0, 0> beat;
 };
 
+/// The value in slot `slot` of a beat, sign-extended from BITS. P: BITS.
+template <class P, class B>
+inline int64_t beat_value(B &b, int slot) {
+  const uint64_t u = b.data.range(slot * P::BITS + P::BITS - 1, slot * P::BITS).to_uint64();
+  return P::BITS == 64 ? (int64_t)u : (int64_t)(u << (64 - P::BITS)) >> (64 - P::BITS);
+}
+
 /// Pack N values of BITS bits into ceil(N / (WORD / BITS)) words. P: N, BITS, WORD.
 template <class P>
 void pack(hls::stream<data_t> &in, hls::stream<word_t> &out) {
@@ -175,9 +182,56 @@ void unpack_beats(hls::stream<typename axis<P::WORD>::beat> &in, hls::stream<T> 
     HILT_HLS(PIPELINE II = 1)
     const int slot = i % per_beat;
     if (slot == 0) b = in.read();
-    const uint64_t u = b.data.range(slot * P::BITS + P::BITS - 1, slot * P::BITS).to_uint64();
-    const int64_t v = P::BITS == 64 ? (int64_t)u : (int64_t)(u << (64 - P::BITS)) >> (64 - P::BITS);
-    out.write((T)v);
+    out.write((T)beat_value<P>(b, slot));
+  }
+}
+
+/// One input section into an array of N elements (weights, biases). P: N, BITS, WORD.
+template <class P, class T>
+void unpack_to_array(hls::stream<typename axis<P::WORD>::beat> &in, T *dst) {
+  static_assert(P::WORD % P::BITS == 0 && P::BITS <= 64, "a value may not straddle two beats");
+  const int per_beat = P::WORD / P::BITS;
+  typename axis<P::WORD>::beat b;
+  for (int i = 0; i < P::N; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    if (i % per_beat == 0) b = in.read();
+    dst[i] = (T)beat_value<P>(b, i % per_beat);
+  }
+}
+
+/// One input section into an R x C matrix, row-major (a layer's O x K weights). P: N = R * C, BITS, WORD.
+template <class P, int R, int C, class T>
+void unpack_to_matrix(hls::stream<typename axis<P::WORD>::beat> &in, T dst[R][C]) {
+  static_assert(P::N == R * C && P::WORD % P::BITS == 0, "N must be R x C; a value may not straddle two beats");
+  const int per_beat = P::WORD / P::BITS;
+  typename axis<P::WORD>::beat b;
+  for (int i = 0; i < P::N; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    if (i % per_beat == 0) b = in.read();
+    dst[i / C][i % C] = (T)beat_value<P>(b, i % per_beat);
+  }
+}
+
+/// One input section onto two FIFOs (a forward tap that two backward units read). P: N, BITS, WORD.
+template <class P, class T>
+void unpack_beats2(hls::stream<typename axis<P::WORD>::beat> &in, hls::stream<T> &a, hls::stream<T> &b2) {
+  const int per_beat = P::WORD / P::BITS;
+  typename axis<P::WORD>::beat b;
+  for (int i = 0; i < P::N; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    if (i % per_beat == 0) b = in.read();
+    const T v = (T)beat_value<P>(b, i % per_beat);
+    a.write(v);
+    b2.write(v);
+  }
+}
+
+/// Skip one input section (a tap no backward unit needs). P: N, BITS, WORD.
+template <class P>
+void skip_beats(hls::stream<typename axis<P::WORD>::beat> &in) {
+  for (int i = 0; i < (P::N * P::BITS + P::WORD - 1) / P::WORD; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    in.read();
   }
 }
 

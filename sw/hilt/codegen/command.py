@@ -34,6 +34,10 @@ def register(sub) -> None:
     p.add_argument("project", metavar="DIR")
     add_data_argument(p)
     p.add_argument("--samples", type=positive_int, default=100, help="images to run (default 100)")
+    p.add_argument("--csim", choices=("bounded", "unbounded", "vendor"), default="bounded",
+                   help="bounded (default): every dataflow process a thread over FIFOs of the declared depths, "
+                        "deadlocks reported (exit 1); unbounded: fast, processes in order, depths unchecked; "
+                        "vendor: Xilinx's C-sim headers (hls4ml's ap_types), processes in order")
     p.add_argument("--json", metavar="FILE")
     p.set_defaults(func=cmd_csim)
 
@@ -81,9 +85,9 @@ def cmd_csim(args) -> int:
     _, test_ds = load_splits(args.data, q.network)
     x = golden.quantize_input(q, test_ds.x[: args.samples])
     start = time.perf_counter()
-    build(project)
+    build(project, args.csim)
     built = time.perf_counter()
-    taps = run(project, x, "train_forward")
+    taps = run(project, x, "train_forward", csim=args.csim)
     ran = time.perf_counter()
     ref = golden.run(q, x)
     rows = []
@@ -95,7 +99,7 @@ def cmd_csim(args) -> int:
         from .csim import run_backward
 
         err = golden.error_at_logits(q, ref[-1], test_ds.y[: args.samples])
-        errors, grads = run_backward(project, ref, err)
+        errors, grads = run_backward(project, ref, err, csim=args.csim)
         bp = golden.backward(q, ref, err)
         for i in range(1, len(bp.errors) - 1):
             a, b = errors[i], bp.errors[i]

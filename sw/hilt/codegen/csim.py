@@ -1,54 +1,48 @@
 """C simulation: build a generated project with g++ and run images through it.
 
 Builds are cached: the binary is rebuilt only when a source is newer. Inputs and outputs are files of
-little-endian int32 beats, as the testbench reads and writes them.
+AXI4-Stream beats (the accelerator interface's sections at the design's beat width), as the testbench
+reads and writes them. The default build is the bounded C-sim: every dataflow process a thread, FIFOs
+bounded at their declared depths, deadlocks reported; ``mode="unbounded"`` is the fast sequential one,
+``mode="vendor"`` compiles against Xilinx's C-sim headers.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..accel import interface
 from ..errors import HiltError
 from .project import MODES
-
-# the generated top still relies on unbounded streams run in order; bounded C-sim comes with its restructuring
-CXXFLAGS = ["-std=c++14", "-O2", "-Wall", "-Werror", "-DHILT_CSIM_UNBOUNDED"]
-
-
-def _compiler() -> str:
-    cxx = shutil.which("g++") or shutil.which("c++")
-    if cxx is None:
-        raise HiltError("no C++ compiler found: install g++ (e.g. apt-get install g++) to run C simulation")
-    return cxx
+from .streams import layout
+from .toolchain import CXXFLAGS, compile_cpp, compiler, mode_flags
 
 
-def build(project: str | Path) -> Path:
+def build(project: str | Path, mode: str = "bounded") -> Path:
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
-    binary = project / f"{manifest['name']}_csim"
+    binary = project / (f"{manifest['name']}_csim" + ("" if mode == "bounded" else f"_{mode}"))
     sources = [project / "tb.cpp", project / f"{manifest['name']}_top.cpp"]
     newest = max(p.stat().st_mtime for p in project.rglob("*") if p.suffix in (".cpp", ".h"))
     if binary.exists() and binary.stat().st_mtime >= newest:
         return binary
-    cmd = [_compiler(), *CXXFLAGS, f"-I{project}", f"-I{project / 'include'}", *map(str, sources), "-o", str(binary)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise HiltError(f"{project}: g++ failed: {proc.stderr.strip().splitlines()[0] if proc.stderr else proc.returncode}")
-    return binary
+    try:
+        return compile_cpp(sources, binary, [project, project / "include"], mode)
+    except HiltError as e:
+        raise HiltError(f"{project}: {e}") from None
 
 
-def syntax_check(project: str | Path) -> None:
-    """g++ -fsyntax-only -Wall -Werror on the generated sources (vendor headers would come via -isystem)."""
+def syntax_check(project: str | Path, mode: str = "bounded") -> None:
+    """g++ -fsyntax-only -Wall -Werror on the generated sources (``mode="vendor"``: Xilinx's headers)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
     for src in (project / "tb.cpp", project / f"{manifest['name']}_top.cpp"):
-        proc = subprocess.run([_compiler(), "-std=c++14", "-fsyntax-only", "-Wall", "-Werror", f"-I{project}",
+        proc = subprocess.run([compiler(), *CXXFLAGS, *mode_flags(mode), "-fsyntax-only", f"-I{project}",
                                f"-I{project / 'include'}", str(src)], capture_output=True, text=True)
         if proc.returncode != 0:
             raise HiltError(f"{src}: does not compile: {proc.stderr.strip().splitlines()[0]}")
@@ -86,20 +80,45 @@ def _from_beats(b: np.ndarray, shape, flat: bool) -> np.ndarray:
     return tap.reshape(len(b), -1) if flat else tap
 
 
-def _execute(project: Path, beats: np.ndarray, mode: str, samples: int, weights: str | None = None) -> np.ndarray:
-    binary = build(project)
+def execute(project: str | Path, mode: str, samples: int, arrays: list, weights: str | None = None,
+            csim: str = "bounded") -> tuple[list[np.ndarray], int]:
+    """One call of the design: the input sections' values in, (the output sections' values, status) out."""
+    project = Path(project)
+    manifest = json.loads((project / "manifest.json").read_text())
+    binary = build(project, csim)
+    beat = manifest["beat_bits"]
+    ins, outs = layout(manifest, mode, samples)
     weights = weights or str(project / "weights.bin")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        beats.astype("<i4").tofile(tmp / "in.bin")
-        proc = subprocess.run([str(binary), weights, str(MODES[mode]), str(samples),
-                               str(tmp / "in.bin"), str(tmp / "out.bin")], capture_output=True, text=True)
+        interface.pack_sections(ins, arrays, beat).tofile(tmp / "in.bin")
+        proc = subprocess.run([str(binary), weights, str(MODES[mode]), str(samples), str(tmp / "in.bin"),
+                               str(tmp / "out.bin"), str(interface.total_beats(outs, beat))],
+                              capture_output=True, text=True)
         if proc.returncode != 0:
             raise HiltError(f"C simulation failed: {proc.stderr.strip()}")
-        return np.fromfile(tmp / "out.bin", "<i4").astype(np.int64)
+        status = int(proc.stdout.split()[-1])
+        return interface.unpack_sections(outs, np.fromfile(tmp / "out.bin", np.uint8), beat), status
 
 
-def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray):
+def _execute(project: Path, beats: np.ndarray, mode: str, samples: int, weights: str | None = None,
+             csim: str = "bounded") -> np.ndarray:
+    """Flat values in (the sections' values one after the other), flat values out."""
+    manifest = json.loads((project / "manifest.json").read_text())
+    ins, _ = layout(manifest, mode, samples)
+    arrays, offset = [], 0
+    for sec in ins:
+        arrays.append(beats[offset:offset + sec.count])
+        offset += sec.count
+    if offset != beats.size:
+        raise HiltError(f"{beats.size} input values, the {mode} layout takes {offset}")
+    out, status = execute(project, mode, samples, arrays, weights, csim)
+    if status != interface.Status.OK:
+        raise HiltError(f"{project}: mode {mode} ended with status {interface.Status(status).name}")
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, csim: str = "bounded"):
     """MODE_BACKWARD: (errors per activation index, [None, e1, ..., e_L-1, err]; weight and bias gradients
     per conv/dense layer) in the golden model's layouts, for a batch of forward taps and logits errors."""
     project = Path(project)
@@ -109,7 +128,7 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray):
     layouts = _layouts(manifest)
     n = len(err)
     sample = [_to_beats(t, *lay) for t, lay in zip(taps, layouts)] + [np.asarray(err).reshape(n, -1)]
-    beats = _execute(project, np.concatenate(sample, axis=1).reshape(-1), "backward", n)
+    beats = _execute(project, np.concatenate(sample, axis=1).reshape(-1), "backward", n, csim=csim)
     last = len(layouts) - 1
     sizes = [int(np.prod(layouts[i][0])) for i in range(last - 1, 0, -1)]
     per_sample = sum(sizes)
@@ -136,14 +155,15 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray):
     return errors, grads
 
 
-def run(project: str | Path, x_int: np.ndarray, mode: str = "infer", weights: str | None = None) -> list[np.ndarray]:
+def run(project: str | Path, x_int: np.ndarray, mode: str = "infer", weights: str | None = None,
+        csim: str = "bounded") -> list[np.ndarray]:
     """Run integer images (N, C, H, W) through the C simulation. Returns [logits] for infer, or every
     tap [input, layer 1, ..., logits] for train_forward, each as an int64 array in the model's layout.
     ``weights``: a weight-stream file to load first (default the project's; "-": keep the initial values)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
     n = len(x_int)
-    beats = _execute(project, to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights)
+    beats = _execute(project, to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights, csim)
     layouts = _layouts(manifest)[-1:] if mode == "infer" else _layouts(manifest)
     per_sample = sum(int(np.prod(shape)) for shape, _ in layouts)
     if beats.size != n * per_sample:
