@@ -175,3 +175,37 @@ def test_csynth_tcl_takes_paths_from_its_own_folder(small, tmp_path):
     assert any(c.startswith("open_project -reset vitis_hls") for c in calls)  # not DIR/DIR
     adds = [c for c in calls if c.startswith("add_files")]
     assert len(adds) == 2 and all(here in c and "-DHILT_VENDOR_HEADERS" in c and "-csimflags" in c for c in adds)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("name", ["svhn", "cifar10"])
+@pytest.mark.parametrize("which", ["dse", "1x1"])
+def test_bp_paper_nets_bounded_csim_at_the_dse_folding_and_unfolded(tmp_path, name, which):
+    """With tests/test_codegen.py's convs at 2 x 3: the DSE's chosen folding and no folding, every mode."""
+    from hilt import zoo
+    from hilt.cli import main
+    from hilt.ir.folding import load_folding
+
+    rng = np.random.default_rng(11)
+    net = zoo.network(name, seed=2)
+    x = rng.random((2, *net.input_shape), dtype=np.float32)
+    labels = rng.integers(0, 10, len(x))
+    q = quantize(net, x, bits=8, labels=labels)
+    folding = {}
+    if which == "dse":
+        assert main(["dse", name, "--board", "zcu104", "--freq", "200", "--json", str(tmp_path / "d.json")]) == 0
+        folding = load_folding(tmp_path / "d.json", net)
+        assert any(f.pe > 1 or f.simd > 1 for f in folding.values())
+    compile_project(q, tmp_path / "p", folding=folding)
+    x_int = golden.quantize_input(q, x)
+    ref = golden.run(q, x_int)
+    for a, b in zip(run(tmp_path / "p", x_int, "train_forward"), ref):
+        assert np.array_equal(a, b)
+    assert np.array_equal(run(tmp_path / "p", x_int, "infer")[0], ref[-1])
+    err = golden.error_at_logits(q, ref[-1], labels)
+    errors, grads = run_backward(tmp_path / "p", ref, err)
+    bp = golden.backward(q, ref, err)
+    for i in range(1, len(bp.errors) - 1):
+        assert np.array_equal(errors[i], bp.errors[i]), i
+    for layer, g in grads.items():
+        assert np.array_equal(g["weight"], bp.grads[layer]["weight"]) and np.array_equal(g["bias"], bp.grads[layer]["bias"])
