@@ -27,9 +27,10 @@ def _run(binary, *args, stdin=""):
     return subprocess.run([str(binary), *args], input=stdin, capture_output=True, text=True, timeout=60)
 
 
-@pytest.fixture(scope="module")
-def stream_bin(tmp_path_factory):
-    return _build(tmp_path_factory.mktemp("stream"), "test_stream")
+@pytest.fixture(scope="module", params=["bounded", "threads"])
+def stream_bin(request, tmp_path_factory):
+    """The coroutine runtime (default) and the OS-thread one (-DHILT_CSIM_THREADS)."""
+    return _build(tmp_path_factory.mktemp("stream"), "test_stream", request.param)
 
 
 def test_a_bounded_fifo_never_holds_more_than_its_depth(stream_bin):
@@ -47,7 +48,8 @@ def test_dataflow_processes_run_concurrently_over_depth_2_fifos(stream_bin, case
 
 def test_a_bypass_fifo_one_below_the_needed_depth_deadlocks_naming_it(tmp_path, stream_bin):
     assert _run(stream_bin, "taps").returncode == 0  # TAP_DEPTH = 64 = the values of one call
-    low = _build(tmp_path, "test_stream", defines=["TAP_DEPTH=63"])
+    mode = "threads" if stream_bin.name.startswith("test_stream_threads") else "bounded"
+    low = _build(tmp_path, "test_stream", mode, ["TAP_DEPTH=63"])
     proc = _run(low, "taps")
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()

@@ -19,6 +19,9 @@
 
 #if HILT_SHIM_STREAM && !defined(HILT_CSIM_UNBOUNDED)
 #include <cstring>
+#ifndef HILT_CSIM_THREADS
+#include <sys/mman.h>
+#endif
 
 #ifndef HILT_CSIM_STACK_MB
 #define HILT_CSIM_STACK_MB 64  // line buffers and whole-map arrays live on the processes' stacks
@@ -27,6 +30,7 @@
 namespace hilt {
 namespace csim {
 
+#ifdef HILT_CSIM_THREADS
 /// The C-sim side of a dataflow region: one thread per process, joined at the end.
 class dataflow {
  public:
@@ -43,6 +47,7 @@ class dataflow {
     {
       std::lock_guard<std::mutex> lk(rt.mu);
       self_locked();  // the spawning thread is a process too, from now on visible to the deadlock check
+      t->proc->id = rt.next_id++;
       rt.procs.insert(t->proc);
       reg_.procs.push_back(t->proc);
       reg_.running++;
@@ -111,6 +116,92 @@ class dataflow {
   dataflow &operator=(const dataflow &);
   region reg_;
 };
+
+#else
+/// The C-sim side of a dataflow region: one coroutine per process, ready at once, joined at the end.
+class dataflow {
+ public:
+  dataflow() {}
+  ~dataflow() { join(); }
+
+  void spawn(const char *name, std::function<void()> fn) {
+    runtime &rt = runtime::get();
+    process *p = new process;
+    p->name = name;
+    p->id = rt.next_id++;
+    p->fn = fn;
+    p->reg = &reg_;
+    p->stack = take_stack();
+    getcontext(&p->ctx);
+    p->ctx.uc_stack.ss_sp = p->stack;
+    p->ctx.uc_stack.ss_size = stack_bytes();
+    p->ctx.uc_link = nullptr;
+    makecontext(&p->ctx, &dataflow::entry, 0);
+    rt.procs.insert(p);
+    reg_.procs.push_back(p);
+    reg_.running++;
+    rt.wake(p);
+  }
+
+  void join() {
+    if (reg_.procs.empty()) return;
+    runtime &rt = runtime::get();
+    process *me = rt.current;
+    if (reg_.running > 0) {
+      me->state = process::JOINING;
+      me->joins = &reg_;
+      reg_.parent = me;
+      rt.schedule();  // back here once the last process of the region has finished
+      me->state = process::RUNNING;
+      me->joins = nullptr;
+    }
+    for (process *p : reg_.procs) {
+      rt.procs.erase(p);
+      give_stack(p->stack);
+      delete p;
+    }
+    reg_.procs.clear();
+  }
+
+ private:
+  static std::size_t stack_bytes() { return (std::size_t)HILT_CSIM_STACK_MB << 20; }
+
+  // stacks are reused: a batch of samples opens the same regions again and again
+  static std::vector<void *> &free_stacks() {
+    static std::vector<void *> *s = new std::vector<void *>;
+    return *s;
+  }
+  static void *take_stack() {
+    if (!free_stacks().empty()) {
+      void *s = free_stacks().back();
+      free_stacks().pop_back();
+      return s;
+    }
+    void *s = mmap(nullptr, stack_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (s == MAP_FAILED) {
+      std::fprintf(stderr, "hilt C-sim: cannot map a %d MB process stack\n", HILT_CSIM_STACK_MB);
+      std::_Exit(1);
+    }
+    return s;
+  }
+  static void give_stack(void *s) { free_stacks().push_back(s); }
+
+  static void entry() {
+    runtime &rt = runtime::get();
+    process *p = rt.current;
+    p->fn();
+    p->fn = nullptr;
+    p->state = process::DONE;
+    if (--p->reg->running == 0 && p->reg->parent) rt.wake(p->reg->parent);
+    rt.schedule();  // never returns
+  }
+
+  dataflow(const dataflow &);
+  dataflow &operator=(const dataflow &);
+  region reg_;
+};
+#endif
 
 }  // namespace csim
 }  // namespace hilt

@@ -2,18 +2,21 @@
 //
 // Under Vitis HLS (__SYNTHESIS__) or when HILT_VENDOR_HEADERS is defined (HILT_VENDOR_STREAM is the old
 // name of that switch), hls::stream is the vendor's <hls_stream.h>. Otherwise it is this shim, written
-// for hilt (no vendor code), in one of two modes:
+// for hilt (no vendor code):
 //
-// - default: a FIFO bounded at its declared depth (2 where none is declared, as in Vitis), safe for the
+// - default: a FIFO bounded at its declared depth (2 where none is declared, as in Vitis), shared by the
 //   concurrent processes of dataflow.h. read() blocks while the FIFO is empty, write() while it is full.
-//   When every process is blocked (each waiting on an empty or full FIFO that nobody running can change,
-//   or on a region whose processes are all so blocked), the simulation prints the blocked processes and
-//   the full FIFOs by name and exits with code 1: the hang the same design would show in hardware.
+//   When every process is blocked (each waiting on an empty or full FIFO, or on a region whose processes
+//   all are), the simulation prints the blocked processes and the full FIFOs by name and exits with
+//   code 1: the hang the same design would show in hardware. The test is exact, not a time-out: a
+//   process counts as blocked only while the condition it waits for is false.
+//   Processes are coroutines on one OS thread (ucontext): a process runs until it blocks, then the next
+//   ready one continues; deterministic, and a depth-2 FIFO costs a context switch per value or two.
+// - -DHILT_CSIM_THREADS: the same semantics with every process an OS thread, all state under one mutex,
+//   blocked processes waiting on condition variables (real parallelism; much slower on a busy machine,
+//   where every hand-over waits for the OS scheduler).
 // - -DHILT_CSIM_UNBOUNDED: the fast mode for quick runs: unbounded queues, dataflow processes run one
 //   after the other in program order, reading an empty stream ends the simulation (exit 1).
-//
-// Every process state change happens under one mutex, so the deadlock test is exact: a process counts
-// as blocked only while the condition it waits for is false, evaluated under that mutex.
 #ifndef HILT_STREAM_H
 #define HILT_STREAM_H
 
@@ -34,14 +37,18 @@
 #include <string>
 
 #ifndef HILT_CSIM_UNBOUNDED
+#include <functional>
+#include <set>
+#include <vector>
+#ifdef HILT_CSIM_THREADS
 #include <pthread.h>
 #include <sched.h>
 
 #include <condition_variable>
-#include <functional>
 #include <mutex>
-#include <set>
-#include <vector>
+#else
+#include <ucontext.h>
+#endif
 #endif
 
 namespace hilt {
@@ -64,32 +71,79 @@ inline std::string auto_name() {
 
 struct region;
 
-#ifndef HILT_CSIM_SPIN
-#define HILT_CSIM_SPIN 16  // yields before a blocked process sleeps (0: sleep at once)
-#endif
-
 /// One simulated process: the testbench's main thread, or one HILT_PROCESS of a dataflow region.
 struct process {
   enum state_t { RUNNING, READING, WRITING, JOINING, DONE };
   std::string name;
+  long id = 0;                  // start order, for reports in a stable order
   state_t state = RUNNING;
   const channel *on = nullptr;  // the stream a READING / WRITING process waits for
   region *joins = nullptr;      // the region a JOINING process waits for
+#ifndef HILT_CSIM_THREADS
+  ucontext_t ctx;
+  void *stack = nullptr;
+  std::function<void()> fn;
+  region *reg = nullptr;
+  bool queued = false;
+#endif
+};
+
+struct by_id {
+  bool operator()(const process *a, const process *b) const { return a->id < b->id; }
 };
 
 /// One dataflow region: the processes it started and how many have not finished.
 struct region {
   std::vector<process *> procs;
-  std::vector<pthread_t> threads;
   int running = 0;
+#ifdef HILT_CSIM_THREADS
+  std::vector<pthread_t> threads;
   std::condition_variable done;
+#else
+  process *parent = nullptr;
+#endif
 };
 
-/// The runtime: every process and stream, under one mutex.
-struct runtime {
-  std::mutex mu;
-  std::set<process *> procs;
+/// Every process and stream, and the deadlock report.
+struct registry {
+  std::set<process *, by_id> procs;
   std::set<const channel *> chans;
+  long next_id = 0;
+
+  [[noreturn]] void report_deadlock() {
+    std::fprintf(stderr, "hilt C-sim: deadlock: every process is blocked\n");
+    for (const process *p : procs) {
+      if (p->state == process::READING)
+        std::fprintf(stderr, "  process %s: blocked reading empty stream '%s' (depth %zu)\n", p->name.c_str(),
+                     p->on->name.c_str(), p->on->depth);
+      else if (p->state == process::WRITING)
+        std::fprintf(stderr, "  process %s: blocked writing full stream '%s' (depth %zu)\n", p->name.c_str(),
+                     p->on->name.c_str(), p->on->depth);
+      else if (p->state == process::JOINING)
+        std::fprintf(stderr, "  process %s: waiting for its dataflow region\n", p->name.c_str());
+    }
+    std::string full, empty;
+    for (const channel *c : chans)
+      if (c->count() >= c->depth) full += " '" + c->name + "' (" + std::to_string(c->depth) + ")";
+    for (const process *p : procs)
+      if (p->state == process::READING) empty += " '" + p->on->name + "'";
+    std::fprintf(stderr, "  full streams:%s\n  empty streams read by a blocked process:%s\n",
+                 full.empty() ? " none" : full.c_str(), empty.empty() ? " none" : empty.c_str());
+    std::fflush(stderr);
+    std::fflush(stdout);
+    std::_Exit(1);
+  }
+};
+
+#ifdef HILT_CSIM_THREADS
+// ---- OS threads: every process a thread, all state under one mutex --------------------------------
+
+#ifndef HILT_CSIM_SPIN
+#define HILT_CSIM_SPIN 16  // yields before a blocked process sleeps (0: sleep at once)
+#endif
+
+struct runtime : registry {
+  std::mutex mu;
 
   static runtime &get() {
     static runtime *rt = new runtime;  // never destroyed: threads may outlive static destruction order
@@ -115,31 +169,14 @@ struct runtime {
       if (runnable(p)) return;
       if (p->state == process::READING || p->state == process::WRITING) any_blocked = true;
     }
-    if (!any_blocked) return;
-    std::fprintf(stderr, "hilt C-sim: deadlock: every process is blocked\n");
-    for (const process *p : procs) {
-      if (p->state == process::READING)
-        std::fprintf(stderr, "  process %s: blocked reading empty stream '%s' (depth %zu)\n", p->name.c_str(),
-                     p->on->name.c_str(), p->on->depth);
-      else if (p->state == process::WRITING)
-        std::fprintf(stderr, "  process %s: blocked writing full stream '%s' (depth %zu)\n", p->name.c_str(),
-                     p->on->name.c_str(), p->on->depth);
-      else if (p->state == process::JOINING)
-        std::fprintf(stderr, "  process %s: waiting for its dataflow region\n", p->name.c_str());
-    }
-    std::string full, empty;
-    for (const channel *c : chans) {
-      if (c->count() >= c->depth) full += " '" + c->name + "' (" + std::to_string(c->depth) + ")";
-    }
-    for (const process *p : procs)
-      if (p->state == process::READING) empty += " '" + p->on->name + "'";
-    std::fprintf(stderr, "  full streams:%s\n  empty streams read by a blocked process:%s\n",
-                 full.empty() ? " none" : full.c_str(), empty.empty() ? " none" : empty.c_str());
-    std::fflush(stderr);
-    std::fflush(stdout);
-    std::_Exit(1);
+    if (any_blocked) report_deadlock();
   }
 };
+
+typedef std::condition_variable waitq;
+typedef std::unique_lock<std::mutex> lock_t;
+inline lock_t lock() { return lock_t(runtime::get().mu); }
+inline void notify(waitq &w) { w.notify_all(); }
 
 inline process *&current_slot() {
   static thread_local process *p = nullptr;
@@ -153,6 +190,7 @@ inline process *self_locked() {
   if (!p) {
     p = new process;
     p->name = "main";
+    p->id = runtime::get().next_id++;
     runtime::get().procs.insert(p);
   }
   return p;
@@ -160,8 +198,7 @@ inline process *self_locked() {
 
 /// Block the calling process on `c` until `ready()` holds (lk holds the runtime's mutex).
 template <class Ready>
-inline void block(std::unique_lock<std::mutex> &lk, std::condition_variable &cv, const channel *c,
-                  process::state_t why, Ready ready) {
+inline void block(lock_t &lk, waitq &cv, const channel *c, process::state_t why, Ready ready) {
   // A FIFO at depth 2 empties and fills at every value: hand the processor to the other side a few times
   // before sleeping, which is far cheaper than a futex sleep and wake-up for each value.
   for (int spin = 0; spin < HILT_CSIM_SPIN && !ready(); spin++) {
@@ -181,6 +218,82 @@ inline void block(std::unique_lock<std::mutex> &lk, std::condition_variable &cv,
   p->on = nullptr;
 }
 
+#else
+// ---- Coroutines (default): every process a context of its own on one OS thread --------------------
+// A process runs until it blocks; then the next ready one continues. No OS scheduling between values,
+// so a depth-2 FIFO costs a context switch (well under a microsecond) rather than a thread wake-up,
+// and runs are deterministic. A blocked process is ready again as soon as its FIFO changes.
+
+struct runtime : registry {
+  std::deque<process *> ready;
+  process *current;
+  process main_proc;
+
+  runtime() {
+    main_proc.name = "main";
+    main_proc.id = next_id++;
+    procs.insert(&main_proc);
+    current = &main_proc;
+  }
+
+  static runtime &get() {
+    static runtime *rt = new runtime;
+    return *rt;
+  }
+
+  void wake(process *p) {
+    if (!p->queued) {
+      p->queued = true;
+      ready.push_back(p);
+    }
+  }
+
+  /// Leave the current process (blocked, joining or done) for the next ready one; with none, it is a deadlock.
+  void schedule() {
+    if (ready.empty()) report_deadlock();
+    process *next = ready.front();
+    ready.pop_front();
+    next->queued = false;
+    process *prev = current;
+    current = next;
+    if (next == prev) return;
+    if (prev->state == process::DONE)
+      setcontext(&next->ctx);  // a finished process never resumes; its stack is freed by its region
+    else
+      swapcontext(&prev->ctx, &next->ctx);
+  }
+};
+
+/// The processes waiting on one FIFO (its reader or its writer).
+struct waitq {
+  std::vector<process *> w;
+};
+struct lock_t {
+  lock_t() {}  // one OS thread: nothing to lock
+  ~lock_t() {}
+};
+inline lock_t lock() { return lock_t(); }
+inline void notify(waitq &q) {
+  if (q.w.empty()) return;
+  for (process *p : q.w) runtime::get().wake(p);
+  q.w.clear();
+}
+
+template <class Ready>
+inline void block(lock_t &, waitq &q, const channel *c, process::state_t why, Ready ready) {
+  runtime &rt = runtime::get();
+  process *p = rt.current;
+  while (!ready()) {
+    p->state = why;
+    p->on = c;
+    q.w.push_back(p);
+    rt.schedule();
+  }
+  p->state = process::RUNNING;
+  p->on = nullptr;
+}
+
+#endif
 #endif  // !HILT_CSIM_UNBOUNDED
 
 }  // namespace csim
@@ -196,7 +309,7 @@ class stream : public hilt::csim::channel {
   explicit stream(const char *name) { init(name); }
   ~stream() {
 #ifndef HILT_CSIM_UNBOUNDED
-    std::lock_guard<std::mutex> lk(hilt::csim::runtime::get().mu);
+    hilt::csim::lock_t lk = hilt::csim::lock();
     hilt::csim::runtime::get().chans.erase(this);
 #endif
   }
@@ -222,30 +335,31 @@ class stream : public hilt::csim::channel {
   std::size_t size() const { return q_.size(); }
 #else
   void write(const T &v) {
-    std::unique_lock<std::mutex> lk(hilt::csim::runtime::get().mu);
+    hilt::csim::lock_t lk = hilt::csim::lock();
     if (q_.size() >= depth)
-      hilt::csim::block(lk, cv_, this, hilt::csim::process::WRITING, [this] { return q_.size() < depth; });
+      hilt::csim::block(lk, waiting_, this, hilt::csim::process::WRITING, [this] { return q_.size() < depth; });
     q_.push_back(v);
-    cv_.notify_all();
+    hilt::csim::notify(waiting_);
   }
   T read() {
-    std::unique_lock<std::mutex> lk(hilt::csim::runtime::get().mu);
-    if (q_.empty()) hilt::csim::block(lk, cv_, this, hilt::csim::process::READING, [this] { return !q_.empty(); });
+    hilt::csim::lock_t lk = hilt::csim::lock();
+    if (q_.empty())
+      hilt::csim::block(lk, waiting_, this, hilt::csim::process::READING, [this] { return !q_.empty(); });
     T v = q_.front();
     q_.pop_front();
-    cv_.notify_all();
+    hilt::csim::notify(waiting_);
     return v;
   }
   bool empty() const {
-    std::lock_guard<std::mutex> lk(hilt::csim::runtime::get().mu);
+    hilt::csim::lock_t lk = hilt::csim::lock();
     return q_.empty();
   }
   bool full() const {
-    std::lock_guard<std::mutex> lk(hilt::csim::runtime::get().mu);
+    hilt::csim::lock_t lk = hilt::csim::lock();
     return q_.size() >= depth;
   }
   std::size_t size() const {
-    std::lock_guard<std::mutex> lk(hilt::csim::runtime::get().mu);
+    hilt::csim::lock_t lk = hilt::csim::lock();
     return q_.size();
   }
 #endif
@@ -270,13 +384,13 @@ class stream : public hilt::csim::channel {
     name = n;
     depth = 2;
 #ifndef HILT_CSIM_UNBOUNDED
-    std::lock_guard<std::mutex> lk(hilt::csim::runtime::get().mu);
+    hilt::csim::lock_t lk = hilt::csim::lock();
     hilt::csim::runtime::get().chans.insert(this);
 #endif
   }
   std::deque<T> q_;
 #ifndef HILT_CSIM_UNBOUNDED
-  std::condition_variable cv_;
+  hilt::csim::waitq waiting_;  // its reader or writer, while blocked on it
 #endif
 };
 

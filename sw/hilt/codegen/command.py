@@ -34,10 +34,11 @@ def register(sub) -> None:
     p.add_argument("project", metavar="DIR")
     add_data_argument(p)
     p.add_argument("--samples", type=positive_int, default=100, help="images to run (default 100)")
-    p.add_argument("--csim", choices=("bounded", "unbounded", "vendor"), default="bounded",
-                   help="bounded (default): every dataflow process a thread over FIFOs of the declared depths, "
-                        "deadlocks reported (exit 1); unbounded: fast, processes in order, depths unchecked; "
-                        "vendor: Xilinx's C-sim headers (hls4ml's ap_types), processes in order")
+    p.add_argument("--csim", choices=("bounded", "threads", "unbounded", "vendor"), default="bounded",
+                   help="bounded (default): every dataflow process concurrent (coroutines) over FIFOs of the "
+                        "declared depths, deadlocks reported (exit 1); threads: the same on OS threads; "
+                        "unbounded: fast, processes in order, depths unchecked; vendor: Xilinx's C-sim headers "
+                        "(hls4ml's ap_types), processes in order")
     p.add_argument("--json", metavar="FILE")
     p.set_defaults(func=cmd_csim)
 

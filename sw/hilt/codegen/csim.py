@@ -2,9 +2,9 @@
 
 Builds are cached: the binary is rebuilt only when a source is newer. Inputs and outputs are files of
 AXI4-Stream beats (the accelerator interface's sections at the design's beat width), as the testbench
-reads and writes them. The default build is the bounded C-sim: every dataflow process a thread, FIFOs
-bounded at their declared depths, deadlocks reported; ``mode="unbounded"`` is the fast sequential one,
-``mode="vendor"`` compiles against Xilinx's C-sim headers.
+reads and writes them. The default build is the bounded C-sim: every dataflow process concurrent (a
+coroutine; ``"threads"``: an OS thread), FIFOs bounded at their declared depths, deadlocks reported;
+``"unbounded"`` is the fast sequential one, ``"vendor"`` compiles against Xilinx's C-sim headers.
 """
 
 from __future__ import annotations

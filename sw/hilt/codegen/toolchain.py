@@ -1,7 +1,8 @@
 """The C++ toolchain of C simulation: the compiler, its flags, and the vendor-header switch.
 
-Generated HLS compiles against the project's own stream shim by default (bounded FIFOs, a thread per
-dataflow process, deadlock reports; ``-DHILT_CSIM_UNBOUNDED`` for the fast sequential mode), or with
+Generated HLS compiles against the project's own stream shim by default (bounded FIFOs, a coroutine per
+dataflow process, deadlock reports; ``-DHILT_CSIM_THREADS`` for an OS thread per process,
+``-DHILT_CSIM_UNBOUNDED`` for the fast sequential mode), or with
 ``-DHILT_VENDOR_HEADERS`` against Xilinx's ``hls_stream.h`` / ``ap_int.h`` / ``ap_axi_sdata.h``. Without
 Vitis, the Apache-2.0 ``ap_types`` C-sim headers that the hls4ml package ships serve (they lack
 ``ap_axi_sdata.h``; the library's beat then keeps ap_axiu's members on ap_uint fields).
@@ -17,7 +18,8 @@ from pathlib import Path
 from ..errors import HiltError
 
 CXXFLAGS = ["-std=c++14", "-O2", "-Wall", "-Werror", "-pthread"]
-MODES = {"bounded": [], "unbounded": ["-DHILT_CSIM_UNBOUNDED"], "vendor": ["-DHILT_VENDOR_HEADERS"]}
+MODES = {"bounded": [], "threads": ["-DHILT_CSIM_THREADS"], "unbounded": ["-DHILT_CSIM_UNBOUNDED"],
+         "vendor": ["-DHILT_VENDOR_HEADERS"]}
 
 
 def compiler() -> str:
@@ -39,7 +41,7 @@ def vendor_include() -> Path:
 
 
 def mode_flags(mode: str) -> list[str]:
-    """Compiler flags of a C-sim mode: ``bounded`` (default), ``unbounded`` or ``vendor``."""
+    """Compiler flags of a C-sim mode: ``bounded`` (default), ``threads``, ``unbounded`` or ``vendor``."""
     if mode not in MODES:
         raise HiltError(f"unknown C-sim mode {mode!r}: choose one of {', '.join(MODES)}")
     flags = list(MODES[mode])
