@@ -54,7 +54,7 @@ def _lower(tmp_path, project, stream, depth):
     copy = tmp_path / "lowered"
     shutil.copytree(project, copy)
     top = next(copy.glob("*_top.cpp"))
-    text, n = re.subn(rf"HILT_STREAM\(data_t, {stream}, \d+\);", f"HILT_STREAM(data_t, {stream}, {depth});",
+    text, n = re.subn(rf"HILT_STREAM\((\w+), {stream}, \d+\);", rf"HILT_STREAM(\1, {stream}, {depth});",
                       top.read_text())
     assert n == 1
     top.write_text(text)
@@ -78,11 +78,11 @@ def test_the_generated_depths_are_in_the_manifest_and_the_code(small):
     sizes = manifest["tap_sizes"]  # input 128, c1 144, r1 144, p1 36, f 36, d 3
     assert manifest["fifo_depths"]["forward"] == {"taps": [2, 144, 144, 36, 36], "logits": 3}
     for t, depth in enumerate(manifest["fifo_depths"]["forward"]["taps"]):
-        assert f"HILT_STREAM(data_t, tap{t}, {depth});" in top
+        assert f"HILT_STREAM(act_t, tap{t}, {depth});" in top  # the activation's width (8 bits here)
     backward = manifest["fifo_depths"]["backward"]
     assert backward["tx0"] == sizes[0] and backward["ty2"] == sizes[2] and backward["tx2"] == sizes[2]
     for name, depth in backward.items():
-        assert f"HILT_STREAM(data_t, {name}, {depth});" in top
+        assert f"HILT_STREAM({'err_t' if name.startswith('eo') else 'data_t'}, {name}, {depth});" in top
 
 
 def test_lowering_a_tap_fifo_below_its_computed_depth_deadlocks_naming_it(tmp_path, small):
