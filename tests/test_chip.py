@@ -38,7 +38,7 @@ def test_at_or_below_f_safe_the_emulator_is_the_golden_model(trained_q, images):
         for f in (100.0, chip.f_safe_mhz):
             emu.set_clock(f)
             out = emu.forward(x, taps=True)
-            assert all(np.array_equal(a, b) for a, b in zip(out.taps, g))
+            assert len(out.taps) == len(g) and all(np.array_equal(a, b) for a, b in zip(out.taps, g))
             assert emu.counters.corrupted_accumulations == 0 and emu.counters.timing_failures == 0
 
 
@@ -256,16 +256,16 @@ def test_chip_commands_write_their_json_contracts(tmp_path, capsys, trained_lene
 
 
 def test_profile_fit_recovers_a_slower_layer(trained_q, images):
-    from hilt.commands.chip import fit_chip, onsets, sweep_points
     from hilt.data import Dataset
+    from hilt.experiments import SweepSettings, fit_chip, onsets, sweep
 
     x, y = images
     ds = Dataset(x[:32], y[:32])
-    freqs = [float(f) for f in range(220, 290, 5)]
+    settings = SweepSettings([float(f) for f in range(220, 290, 5)], FaultConfig(), progress=False)
     measured_chip = Chip(seed=0, layer_scale={"fc1": 1.08})
-    measured = {"points": sweep_points(trained_q, measured_chip, FaultConfig(), ds, freqs, progress=False)}
+    measured = {"points": sweep(trained_q, measured_chip, ds, settings)}
     base = Chip(seed=0)
-    fitted = fit_chip(measured, sweep_points(trained_q, base, FaultConfig(), ds, freqs, progress=False), base)
-    again = sweep_points(trained_q, fitted, FaultConfig(), ds, freqs, progress=False)
+    fitted = fit_chip(measured, sweep(trained_q, base, ds, settings), base)
+    again = sweep(trained_q, fitted, ds, settings)
     assert abs(onsets(again)["fc1"] - onsets(measured["points"])["fc1"]) <= 5
     assert fitted.layer_scale["fc1"] > 1.0

@@ -18,13 +18,30 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
+COMMANDS = ("info", "infer", "zoo", "train", "quantize", "eval", "dse", "sweep", "finetune", "faults", "profile",
+            "compile", "csim")
+
+
 def test_help_lists_every_command(capsys):
+    """Every command is a registered sub-command (not a word that happens to be in the description), each
+    has a one-line help in the listing and its own --help."""
+    import argparse
+
+    from hilt.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(COMMANDS) <= set(sub.choices)
+    helps = {a.dest: a.help for a in sub._choices_actions}
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("info", "infer", "zoo", "train", "quantize", "eval", "dse", "sweep", "finetune", "faults", "compile", "csim"):
-        assert command in out
+    for command in COMMANDS:
+        assert helps[command] and f"{command}  " in out and helps[command][:30] in out, command
+        with pytest.raises(SystemExit) as exc:
+            main([command, "--help"])
+        assert exc.value.code == 0 and f"usage: hilt {command}" in capsys.readouterr().out
 
 
 def test_zoo_list_and_export(capsys, tmp_path):
@@ -62,12 +79,18 @@ def test_infer_float_and_golden(capsys, tmp_path, mnist_splits):
     code, _, _ = run_cli(capsys, "infer", "lenet5", "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy")
     assert code == 0
     y = np.load(tmp_path / "y.npy")
-    assert y.shape == (8, 10) and y.dtype == np.float32
+    from hilt import golden, reference
+    from hilt.loading import load_network
+    from hilt.quant import quantize
+
+    net = load_network("lenet5")
+    assert y.dtype == np.float32 and np.allclose(y, reference.forward(net, x), rtol=1e-5, atol=1e-6)
     code, _, _ = run_cli(capsys, "infer", "lenet5", "--input", tmp_path / "x.npy", "--output", tmp_path / "q.npy",
                          "--backend", "golden", "--int")
     assert code == 0
     q = np.load(tmp_path / "q.npy")
-    assert q.shape == (8, 10) and np.issubdtype(q.dtype, np.integer)
+    # infer calibrates on its input batch: the same integers as the golden model calibrated on it
+    assert np.issubdtype(q.dtype, np.integer) and np.array_equal(q, golden.forward(quantize(net, x), x))
 
 
 def test_train_quantize_eval_round_trip(capsys, tmp_path):

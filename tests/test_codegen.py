@@ -135,9 +135,17 @@ def test_compile_and_csim_commands(tmp_path, capsys, trained_lenet5):
     model = tmp_path / "m.onnx"
     export_onnx(trained_lenet5, model)
     assert main(["dse", str(model), "--board", "zcu104", "--freq", "200", "--json", str(tmp_path / "d.json")]) == 0
-    assert main(["compile", str(model), "-o", str(tmp_path / "p"), "--folding", str(tmp_path / "d.json"),
+    assert main(["compile", str(model), "-o", str(tmp_path / "p"), "--plan", str(tmp_path / "d.json"),
                  "--calib", "64"]) == 0
-    assert json.loads((tmp_path / "p" / "manifest.json").read_text())["folding"]["conv1"]["pe"] >= 1
+    chosen = json.loads((tmp_path / "d.json").read_text())["chosen"]
+    manifest = json.loads((tmp_path / "p" / "manifest.json").read_text())
+    assert manifest["plan"]["target"] == "hls" and manifest["plan"]["layers"] == chosen["plan"]["layers"]
+    assert manifest["folding"] == chosen["folding"]
+    params = (tmp_path / "p" / f"{manifest['name']}_params.h").read_text()
+    for name, f in chosen["folding"].items():  # the search's folding of every layer, as params.h states it
+        struct = params.split(f"struct {name}_p {{")[1].split("};")[0]
+        assert f"PE = {f['pe']};" in struct and f"SIMD = {f['simd']};" in struct, name
+    assert max(f["pe"] * f["simd"] for f in chosen["folding"].values()) > 1  # the search folded something
     assert main(["csim", str(tmp_path / "p"), "--samples", "20", "--json", str(tmp_path / "c.json")]) == 0
     assert json.loads((tmp_path / "c.json").read_text())["bit_exact"] is True
     (tmp_path / "bad.json").write_text('{"conv1": {"pe": 5, "simd": 1}}')

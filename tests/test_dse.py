@@ -427,7 +427,7 @@ def test_cli_json_is_accepted_as_a_folding_file(tmp_path, capsys):
 
 def test_cli_is_deterministic(tmp_path, capsys):
     for name in ("a.json", "b.json"):
-        assert cli(capsys, "dse", "svhn", "--board", "zynq7100", "--freq", "150", "--mode", "train",
+        assert cli(capsys, "dse", "svhn", "--board", "zynq7100", "--freq", "150", "--mode", "train", "--target", "model",
                    "--json", tmp_path / name)[0] == 0
     assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
 

@@ -132,7 +132,7 @@ def test_numerics_header_equals_the_golden_numerics(tmp_path, mode):
     cases, expected = _numerics_cases()
     # the corners the contract names: half-way values round up (also when negative), s <= 0 shifts left
     assert formats.shift_round(-5, 1) == -2 and formats.shift_round(5, 1) == 3 and formats.shift_round(3, -2) == 12
-    proc = _run(_build(tmp_path, "test_numerics", mode), stdin="\n".join(cases) + "\n")
+    proc = _run(_build(tmp_path, "test_numerics_vendor", mode), stdin="\n".join(cases) + "\n")
     assert proc.returncode == 0, proc.stderr
     got = [int(x) for x in proc.stdout.split()]
     assert len(got) == len(expected)

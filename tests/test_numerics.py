@@ -72,3 +72,41 @@ def test_corners_named_in_the_contract():
     assert int(requantize(np.int64(-(1 << 40)), 10, 8)) == -128  # negative saturation
     assert int(wrap(np.int64((1 << 31)), 32)) == -(1 << 31)  # accumulator overflow wraps
     assert Format(8, 7).to_int(-1.0) == -128 and Format(8, 7).to_int(1.0) == 127
+
+
+def test_numerics_h_equals_the_python_primitives_at_the_corners(tmp_path):
+    """hw/hls/hilt/numerics.h (what the generated HLS computes with) against the golden model's primitives
+    and exact arithmetic, at the corners: zero, +-1, powers of two and their neighbours up to 2^62, every
+    wrap width from 2 to 64, saturation widths 2..48, shifts -8..40 with ties, requantize's order."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    binary = tmp_path / "numerics"
+    subprocess.run(["g++", "-std=c++14", "-O2", "-Wall", "-Werror", f"-I{root / 'hw' / 'hls'}",
+                    str(root / "tests" / "hls" / "test_numerics.cpp"), "-o", str(binary)], check=True)
+    values = sorted({0, 1, -1} | {sgn * ((1 << k) + d) for k in (1, 7, 8, 15, 16, 31, 32, 47, 48, 61)
+                                   for d in (-1, 0, 1) for sgn in (1, -1)} | {(1 << 62) - 1, -(1 << 62)})
+    cases, expected = [], []
+    for v in values:
+        for bits in range(2, 65):
+            cases.append(f"w {v} {bits} 0")
+            expected.append(((v + (1 << (bits - 1))) % (1 << bits)) - (1 << (bits - 1)))  # exact two's complement
+            with np.errstate(over="ignore"):  # v + 2^(bits-1) may wrap in int64: that is the point
+                assert int(wrap(np.int64(v), bits)) == expected[-1]
+        for bits in (2, 8, 16, 32, 48):
+            cases.append(f"s {v} {bits} 0")
+            expected.append(int(saturate(np.int64(v), bits)))
+        for s in range(-8, 41):
+            if abs(v) < (1 << 54):  # a left shift by 8 stays inside int64
+                cases.append(f"r {v} {s} 0")
+                expected.append(exact_round_half_up(v, s))
+                assert int(shift_round(np.int64(v), s)) == expected[-1]
+                for bits in (8, 16, 32):
+                    cases.append(f"q {v} {s} {bits}")
+                    expected.append(int(requantize(np.int64(v), s, bits)))
+    proc = subprocess.run([str(binary)], input="\n".join(cases) + "\n", capture_output=True, text=True, check=True)
+    got = [int(line) for line in proc.stdout.split()]
+    assert len(got) == len(expected)
+    bad = [(c, g, e) for c, g, e in zip(cases, got, expected) if g != e]
+    assert not bad, bad[:5]

@@ -18,3 +18,11 @@ def load_network(spec: str) -> Network:
     if spec in zoo.names():
         return import_onnx(zoo.build(spec))
     raise HiltError(f"{spec}: no such ONNX file and not a zoo model (zoo: {', '.join(zoo.names())})")
+
+
+def load_splits(spec: str, net):
+    """(train, held_out) data sets of ``spec``, fitted to the network's input shape."""
+    from . import data
+
+    train_ds, test_ds = data.load_splits(spec)
+    return data.fit_to(train_ds, net.input_shape), data.fit_to(test_ds, net.input_shape)

@@ -10,12 +10,21 @@
 #include "numerics.h"
 #include "stream.h"
 
+// HILT_TRIP(kind) marks one iteration of a pipelined loop (one cycle at II = 1) of the layer struct P:
+// `stream` where a window generator or vector reader takes a value, `compute` where an MVAU takes one
+// fold step. Empty for synthesis; the C simulation can count them to check the performance model.
+#ifndef HILT_TRIP
+#define HILT_TRIP(kind)
+#endif
+
 namespace hilt {
 
 /// Sliding-window generator: streams the padded map through KH line buffers and calls
 /// op.pixel(line, top, col, out) once per output pixel. P: C, H, W (input), KH, KW, SH, SW, PT, PL (padding
 /// before), HP, WP (padded size, including bottom/right padding and any ceil-mode overhang), HO, WO.
 /// `fill` is the value padding reads as (0, or the minimum for max-pooling).
+/// \tparam P  the layer's config struct (params.h): the geometry fields above
+/// \tparam Op the per-pixel operation (ConvPixel, MaxPixel, AvgPixel)
 template <class P, class Op>
 void slide(hls::stream<data_t> &in, hls::stream<data_t> &out, data_t fill, Op &op) {
   data_t line[P::KH][P::WP][P::C];
@@ -24,6 +33,7 @@ void slide(hls::stream<data_t> &in, hls::stream<data_t> &out, data_t fill, Op &o
     for (int x = 0; x < P::WP; x++) {
       for (int c = 0; c < P::C; c++) {
         HILT_HLS(PIPELINE II = 1)
+        HILT_TRIP(stream);
         const bool inside = r >= P::PT && r < P::PT + P::H && x >= P::PL && x < P::PL + P::W;
         line[r % P::KH][x][c] = inside ? in.read() : fill;
       }
@@ -38,6 +48,8 @@ void slide(hls::stream<data_t> &in, hls::stream<data_t> &out, data_t fill, Op &o
 /// O outputs, PE outputs and SIMD inputs per cycle. P: O, G (groups), K (inputs per output), PE, SIMD,
 /// BITS, ACC_BITS, SHIFT. The summation order does not change the wrapped result, so every folding
 /// gives the golden model's integers.
+/// \tparam P the layer's config struct (params.h), folding PE x SIMD from the hardware plan
+/// \tparam W the weight word (wgt_t)
 template <class P, class W>
 void mvau(const data_t *x, const W weight[P::O][P::K], const acc_t bias[P::O], hls::stream<data_t> &out) {
   const int per_group = P::O / P::G;
@@ -47,6 +59,7 @@ void mvau(const data_t *x, const W weight[P::O][P::K], const acc_t bias[P::O], h
     for (int p = 0; p < P::PE; p++) acc[p] = bias[ot * P::PE + p];
     for (int kt = 0; kt < P::K / P::SIMD; kt++) {
       HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(compute);
       for (int p = 0; p < P::PE; p++) {
         const int o = ot * P::PE + p;
         const data_t *xg = x + (o / per_group) * P::K;
@@ -76,6 +89,8 @@ struct ConvPixel {
 
 /// Convolution (ONNX Conv, groups, stride, padding): window generator + matrix-vector unit.
 /// P adds to slide's fields: O, G, K = C/G*KH*KW, PE, SIMD, BITS, ACC_BITS, SHIFT.
+/// \tparam P the layer's config struct (params.h)
+/// \tparam W the weight word (wgt_t)
 template <class P, class W>
 void conv(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O][P::K], const acc_t bias[P::O]) {
   ConvPixel<P, W> op = {weight, bias};
@@ -84,17 +99,21 @@ void conv(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O
 
 /// Fully connected layer (ONNX Gemm / MatMul+Add): reads the input vector, then one matrix-vector pass.
 /// P: I (= K), O, G = 1, PE, SIMD, BITS, ACC_BITS, SHIFT. Weight columns are in the stream's HWC order.
+/// \tparam P the layer's config struct (params.h)
+/// \tparam W the weight word (wgt_t)
 template <class P, class W>
 void dense(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O][P::K], const acc_t bias[P::O]) {
   data_t x[P::K];
   for (int i = 0; i < P::K; i++) {
     HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(stream);
     x[i] = in.read();
   }
   mvau<P, W>(x, weight, bias, out);
 }
 
 /// ReLU on N values per sample.
+/// \tparam P the layer's config struct (params.h): N
 template <class P>
 void relu(hls::stream<data_t> &in, hls::stream<data_t> &out) {
   for (int i = 0; i < P::N; i++) {
@@ -120,6 +139,7 @@ struct MaxPixel {
 };
 
 /// Max pooling on quantized values; padding never wins. P: slide's fields.
+/// \tparam P the layer's config struct (params.h)
 template <class P>
 void maxpool(hls::stream<data_t> &in, hls::stream<data_t> &out) {
   MaxPixel<P> op;
@@ -148,6 +168,7 @@ struct AvgPixel {
 
 /// Average pooling: window sum times round(2^16 / count), shifted back by 16. P: slide's fields, PB, PR
 /// (explicit padding after), INCLUDE_PAD, BITS.
+/// \tparam P the layer's config struct (params.h)
 template <class P>
 void avgpool(hls::stream<data_t> &in, hls::stream<data_t> &out) {
   AvgPixel<P> op;
@@ -157,6 +178,7 @@ void avgpool(hls::stream<data_t> &in, hls::stream<data_t> &out) {
 /// Local response normalisation across channels with the quantized model's lookup table:
 /// S = sum of x^2 over the channel window, y = requantize(x * lut[min(S >> LUT_SHIFT, LUT_SIZE - 1)]).
 /// P: C, H, W, BEFORE, AFTER (window extent), LUT_SHIFT, LUT_SIZE, SHIFT, BITS.
+/// \tparam P the layer's config struct (params.h)
 template <class P>
 void lrn(hls::stream<data_t> &in, hls::stream<data_t> &out, const data_t lut[P::LUT_SIZE]) {
   for (int px = 0; px < P::H * P::W; px++) {
@@ -175,6 +197,7 @@ void lrn(hls::stream<data_t> &in, hls::stream<data_t> &out, const data_t lut[P::
 }
 
 /// Flatten: the HWC stream already is the flattened vector (dense weights are ordered to match).
+/// \tparam P the layer's config struct (params.h): N
 template <class P>
 void flatten(hls::stream<data_t> &in, hls::stream<data_t> &out) {
   for (int i = 0; i < P::N; i++) {
@@ -185,6 +208,7 @@ void flatten(hls::stream<data_t> &in, hls::stream<data_t> &out) {
 
 /// Copy N values per sample to `out`, and to `tap` as well when `taps` is set (train-forward mode). The tap
 /// FIFO may be narrower (T: the activation's or the error's own width), which is what its memory costs.
+/// \tparam P a size struct: N values per sample
 template <class P, class T>
 void tee(hls::stream<data_t> &in, hls::stream<data_t> &out, hls::stream<T> &tap, bool taps) {
   for (int i = 0; i < P::N; i++) {

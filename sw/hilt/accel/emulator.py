@@ -64,7 +64,7 @@ class Emulator(Accelerator):
         self.counters.forward_calls += 1
         self.counters.samples += len(x)
         out = [quantize_input(self.q, x)]
-        for ql, layer in zip(self.q.compute_layers(), self.q.network.layers):
+        for ql, layer in self.q.pairs():
             y = self._layer(ql, layer, out[-1], call)
             out.append(y)
         return ForwardResult(out[-1], out if taps else None)

@@ -17,21 +17,33 @@ import jinja2
 import numpy as np
 
 from ..accel import interface
+from ..accel.interface import Mode
 from ..errors import HiltError
 from ..ir import Layer
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
+from ..ops import HLS_BACKWARD_OPS, op_of
+from ..plan import HLS, HardwarePlan, default_plan
+from ..plan.hardware import check_plan
 from ..quant import QModel
-from ..quant.calibrate import LUT_SIZE
-from ..reference import windows as win
-from ..reference.layers import lrn_extent
-from .streams import backward_plan, beat_bits, bias_bits, forward_depths, layout
+from .streams import backward_plan, beat_bits, bias_bits, forward_depths
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "hls"
 LIBRARY = ROOT / "hw" / "hls" / "hilt"
 INIT_HEADER_MAX_PARAMS = 1_000_000  # larger models start from MODE_LOAD_WEIGHTS only (a header would be huge)
-MODES = {"infer": 0, "train_forward": 1, "backward": 2, "load_weights": 3}
-BACKWARD_OPS = ("conv", "dense", "relu", "maxpool", "flatten")
+MODES = {m.name.lower(): int(m) for m in Mode}  # the accelerator interface's modes (hilt.accel.interface)
+MODE_DOCS = {"infer": "images in, logits out",
+             "train_forward": "images in, every layer's output (taps) out, input first, logits last",
+             "backward": "per sample taps + logits error in, errors out (last layer first); then the gradients",
+             "load_weights": "weights and biases in, in the manifest's order"}
+FIELD_DOCS = {"PE": "plan: output channels in parallel", "SIMD": "plan: inputs per output in parallel",
+              "PPC": "plan: input pixels per cycle into the window generator", "WEIGHT_MEMORY": "plan: weight memory",
+              "IN_BEAT": "plan: values per beat on the input stream", "OUT_BEAT": "plan: values per output beat",
+              "FIFO_DEPTH": "plan: beats of the output FIFO (not yet applied by the top function)",
+              "ACC_BITS": "accumulator width (wrapped)", "SHIFT": "requantization shift", "BITS": "output word width",
+              "K": "inputs per output (one group's window)", "G": "groups", "O": "outputs"}
+MEMORIES = {"bram": 0, "uram": 1, "lutram": 2, "deferred": 3, "tied": 4}  # the plan's memory kinds in params.h
+BACKWARD_OPS = HLS_BACKWARD_OPS  # ops with a BP kernel (hilt.ops: hls_backward)
 
 
 def _c_name(name: str) -> str:
@@ -41,16 +53,6 @@ def _c_name(name: str) -> str:
 
 def _shape(s) -> str:
     return "x".join(map(str, s))
-
-
-def _window_fields(layer: Layer) -> dict[str, int]:
-    c, h, w = layer.in_shape
-    (kh, kw), (sh, sw), (pt, pl, pb, pr) = layer.attrs["kernel"], layer.attrs["stride"], layer.attrs["pads"]
-    ho, wo = win.out_hw(h, w, layer.attrs)
-    hp = max(h + pt + pb, (ho - 1) * sh + kh)
-    wp = max(w + pl + pr, (wo - 1) * sw + kw)
-    return {"C": c, "H": h, "W": w, "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PT": pt, "PL": pl, "PB": pb, "PR": pr,
-            "HP": hp, "WP": wp, "HO": ho, "WO": wo}
 
 
 def hwc_columns(weight: np.ndarray, in_shape) -> np.ndarray:
@@ -64,11 +66,11 @@ def _init_context(q: QModel) -> list[dict]:
     out = []
     for ql, layer, src in _weighted(q):
         w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
-        if layer.op == "dense" and src is not None:
+        if src is not None:
             w = hwc_columns(w, src)
         name = _c_name(layer.name)
         out.append({"name": name, "macro": name.upper(), "rows": w.shape[0], "cols": w.shape[1],
-                    "hwc": layer.op == "dense" and src is not None, "weight": w.reshape(-1).tolist(),
+                    "hwc": src is not None, "weight": w.reshape(-1).tolist(),
                     "bias": [f"{int(b)}LL" for b in ql.arrays["bias"]]})
     return out
 
@@ -79,7 +81,7 @@ def weight_arrays(q: QModel) -> list[np.ndarray]:
     parts = []
     for ql, layer, src in _weighted(q):
         w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
-        if layer.op == "dense" and src is not None:
+        if src is not None:
             w = hwc_columns(w, src)
         parts += [w.reshape(-1).astype(np.int64), ql.arrays["bias"].astype(np.int64)]
     return parts
@@ -103,7 +105,7 @@ def _weighted(q: QModel):
     """(QLayer, Layer, CHW shape the dense layer's input was flattened from, or None)."""
     flat_from = None
     out = []
-    for ql, layer in zip(q.compute_layers(), q.network.layers):
+    for ql, layer in q.pairs():
         if layer.op == "flatten":
             flat_from = layer.in_shape
         if layer.weighted:
@@ -114,52 +116,52 @@ def _weighted(q: QModel):
     return out
 
 
-def _layer_context(q: QModel, ql, layer: Layer, folding: dict[str, LayerFolding], cname: str, inp: str,
-                   outp: str) -> dict:
-    bits, fields, lut, call = q.bits, {}, None, ""
-    if layer.weighted:
-        f = folding[layer.name]
-        rows = layer.params["weight"].shape[0]
-        k = int(np.prod(layer.params["weight"].shape[1:]))
-        fields = {"O": rows, "G": int(layer.attrs.get("groups", 1)), "K": k, "PE": f.pe, "SIMD": f.simd, "BITS": bits,
-                  "ACC_BITS": q.acc_bits, "SHIFT": ql.shift}
-        if layer.op == "conv":
-            fields = {**_window_fields(layer), **fields}
-        call = f"hilt::{layer.op}<{cname}_p, wgt_t>({inp}, {outp}, {cname}_w, {cname}_b)"
-    elif layer.op in ("maxpool", "avgpool"):
-        fields = _window_fields(layer)
-        if layer.op == "avgpool":
-            fields.update(INCLUDE_PAD=int(bool(layer.attrs.get("count_include_pad"))), BITS=bits)
-        call = f"hilt::{layer.op}<{cname}_p>({inp}, {outp})"
-    elif layer.op == "lrn":
-        before, after = lrn_extent(layer.attrs["size"])
-        c, h, w = layer.in_shape
-        fields = {"C": c, "H": h, "W": w, "BEFORE": before, "AFTER": after, "LUT_SHIFT": ql.lut_shift,
-                  "LUT_SIZE": LUT_SIZE, "SHIFT": ql.shift, "BITS": bits}
-        lut = [int(v) for v in ql.arrays["lut"]]
-        call = f"hilt::lrn<{cname}_p>({inp}, {outp}, {cname}_lut)"
-    elif layer.op in ("relu", "flatten"):
-        fields = {"N": int(np.prod(layer.out_shape))}
-        call = f"hilt::{layer.op}<{cname}_p>({inp}, {outp})"
-    else:
-        raise HiltError(f"layer {layer.name}: no HLS kernel for {layer.op}")
+def _layer_context(q: QModel, ql, layer: Layer, plan: HardwarePlan, cname: str, inp: str, outp: str) -> dict:
+    op, lp = op_of(layer), plan.layer(layer.name)
+    fields = op.hls_fields(q, ql, layer)
+    if op.weighted:
+        f = lp.unit("fwd")
+        fields.update(PE=f.pe, SIMD=f.simd, PPC=f.ppc, WEIGHT_MEMORY=f"MEM_{f.storage.upper()}", BITS=q.bits,
+                      ACC_BITS=plan.acc_bits, SHIFT=ql.shift)
+    lut, call = op.hls_lut(ql), op.hls_call(cname, inp, outp)
+    fields.update(IN_BEAT=lp.in_beat, OUT_BEAT=lp.out_beat, FIFO_DEPTH=lp.fifo_depth)
     return {"name": cname, "op": layer.op, "in_shape": _shape(layer.in_shape), "out_shape": _shape(layer.out_shape),
             "onnx_nodes": ", ".join(n for n in layer.onnx_nodes if n) or layer.name, "fields": list(fields.items()),
-            "lut": lut, "call": call, "out_size": int(np.prod(layer.out_shape))}
+            "docs": FIELD_DOCS,
+            "asserts": _asserts(cname, fields), "lut": lut, "call": call, "out_size": int(np.prod(layer.out_shape))}
 
 
-def _backward_context(q: QModel, ctx_layers: list[dict]) -> dict | None:
+def _asserts(name: str, fields: dict) -> list[tuple[str, str]]:
+    """``static_assert``s of one config struct: the plan's folding fits the layer, and the plan asks for
+    nothing the kernels do not build (``HLS`` target)."""
+    p = f"{name}_p::"
+    out = []
+    if "PE" in fields:
+        out += [(f"{p}O % {p}G == 0 && ({p}O / {p}G) % {p}PE == 0", f"{name}: PE must divide the outputs per group"),
+                (f"{p}K % {p}SIMD == 0", f"{name}: SIMD must divide the inputs per output"),
+                (f"{p}ACC_BITS <= 64", f"{name}: accumulators are computed in 64 bits")]
+    if "PPC" in fields:
+        out.append((f"{p}PPC == 1", f"{name}: the window generator takes one pixel per cycle"))
+    if "KH" in fields and "O" in fields:
+        out.append((f"{p}K == {p}C / {p}G * {p}KH * {p}KW", f"{name}: K is one group's window"))
+    if "HP" in fields:
+        out += [(f"({p}HO - 1) * {p}SH + {p}KH <= {p}HP", f"{name}: every window row lies in the padded map"),
+                (f"({p}WO - 1) * {p}SW + {p}KW <= {p}WP", f"{name}: every window column lies in the padded map")]
+    if "IN_BEAT" in fields:
+        out.append((f"{p}IN_BEAT == 1 && {p}OUT_BEAT == 1", f"{name}: the kernels stream one value per beat"))
+    return out
+
+
+def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> dict | None:
     """The BP pipeline's steps, last layer first, or None when a layer has no integer backward kernel."""
     from ..golden import error_format
 
     net = q.network
     layers = q.compute_layers()
-    if any(l.op not in BACKWARD_OPS for l in net.layers[: len(layers)]) or q.err_out_fmt is None:
-        return None
     steps, structs, used, chain, producers = [], [], set(), [], []
     tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]
     for i in range(len(layers) - 1, -1, -1):
-        ql, layer, c = layers[i], net.layers[i], ctx_layers[i]
+        ql, layer, c = layers[i], layers[i].layer, ctx_layers[i]
         n, e_out, e_in = c["name"], f"e{i + 1}", f"e_raw{i}"
         chain.append(e_out)
         fe_out, fe_in = error_format(q, i + 1), error_format(q, i)
@@ -172,39 +174,18 @@ def _backward_context(q: QModel, ctx_layers: list[dict]) -> dict | None:
                 steps.append(grad.format(err=e_out))
                 continue
             shift = fe_out.frac + ql.w_fmt.frac - fe_in.frac
+            err = plan.layer(layer.name).unit("err") or _tied(plan.layer(layer.name).unit("fwd"), layer)
             steps.append(f"hilt::fork<{ctx_layers[i]['name']}_n>({e_out}, ea{i}, eb{i})")
-            chain += [f"ea{i}", f"eb{i}"]
+            chain += [f"ea{i}", f"eb{i}"] + ([f"z{i}"] if layer.op == "conv" else [])
             steps.append(grad.format(err=f"ea{i}"))
-            if layer.op == "conv":
-                o, cg, kh, kw = layer.params["weight"].shape
-                g = int(layer.attrs.get("groups", 1))
-                c_in, h, w = layer.in_shape
-                _, ho, wo = layer.out_shape
-                (sh, sw), (pt, pl, _, _) = layer.attrs["stride"], layer.attrs["pads"]
-                zt, zl = kh - 1 - pt, kw - 1 - pl
-                hz, wz = h + kh - 1, w + kw - 1
-                structs.append({"name": f"{n}_z", "fields": [("C", o), ("HO", ho), ("WO", wo), ("SH", sh), ("SW", sw),
-                                                             ("ZT", zt), ("ZL", zl), ("HZ", hz), ("WZ", wz)]})
-                structs.append({"name": f"{n}_e", "fields": [
-                    ("C", o), ("H", hz), ("W", wz), ("KH", kh), ("KW", kw), ("SH", 1), ("SW", 1), ("PT", 0), ("PL", 0),
-                    ("HP", hz), ("WP", wz), ("HO", h), ("WO", w), ("O", c_in), ("G", g), ("K", (o // g) * kh * kw),
-                    ("PE", 1), ("SIMD", 1), ("BITS", 16), ("ACC_BITS", 48), ("SHIFT", shift)]})
-                steps.append(f"hilt::dilate_pad<{n}_z_p>(eb{i}, z{i})")
-                chain.append(f"z{i}")
-                steps.append(f"hilt::conv<{n}_e_p, wgt_t>(z{i}, {e_in}, {n}_wr, zeros)")
-            else:
-                rows, cols = layer.params["weight"].shape
-                structs.append({"name": f"{n}_t", "fields": [("O", cols), ("G", 1), ("K", rows), ("PE", 1), ("SIMD", 1),
-                                                             ("BITS", 16), ("ACC_BITS", 48), ("SHIFT", shift)]})
-                steps.append(f"hilt::dense<{n}_t_p, wgt_t>(eb{i}, {e_in}, {n}_wt, zeros)")
-        elif layer.op == "relu":
-            used.add(("y", i + 1))
-            steps.append(f"hilt::relu_bwd<{n}_p>({e_out}, ty{i + 1}, {e_in})")
-        elif layer.op == "maxpool":
-            used.add(("x", i))
-            steps.append(f"hilt::maxpool_bwd<{n}_p>({e_out}, tx{i}, {e_in})")
+            unit_structs, unit_steps = op_of(layer).hls_error_unit(layer, n, f"eb{i}", e_in, f"z{i}", err, shift,
+                                                                   plan.err_bits, plan.grad_acc_bits)
+            structs += unit_structs
+            steps += unit_steps
         else:
-            steps.append(f"hilt::flatten<{n}_p>({e_out}, {e_in})")
+            step, tap = op_of(layer).hls_error_step(n, i, e_out, e_in)
+            used.add(tap)
+            steps.append(step)
         chain.append(e_in)
         src = ctx_layers[i - 1]["name"] + "_n" if i > 0 else "in_p"
         if i == 0:  # the error at the image is not sent (interface.layout)
@@ -232,24 +213,76 @@ def _stream_context(q: QModel, ctx_layers: list[dict], tap_sizes: list[int], bea
                      {"name": f"{c['name']}_gb", "n": f["O"], "bits": interface.GRAD_BITS}]
     depths = forward_depths(tap_sizes)
     return {"beat_bits": beat, "sections": sections, "fwd_depths": depths, "bias_bits": bias_bits(q.bits),
-            "modes": [(m.name, int(m)) for m in interface.Mode], "statuses": [(st.name, int(st)) for st in interface.Status],
-            "fifo_depths": {"forward": depths}}
+            "statuses": [(st.name, int(st)) for st in interface.Status], "fifo_depths": {"forward": depths}}
+
+
+def _tied(fwd, layer: Layer):
+    """A unit the plan does not list (an inference plan in a project with a backward pipeline): 1 x 1, or
+    a dense layer's error unit tied to its forward unit (pe and simd swapped)."""
+    from ..plan import UnitPlan
+
+    return UnitPlan("err", fwd.simd, fwd.pe, 1, "tied") if not op_of(layer).windowed else UnitPlan("err")
+
+
+def project_plan(q: QModel, board=None, freq_mhz: float = 200.0, folding: dict[str, LayerFolding] | None = None,
+                 plan: HardwarePlan | None = None) -> HardwarePlan:
+    """The plan a project is generated from: the given one (checked against the model and against what
+    the HLS kernels build), or the HLS plan of ``folding`` (default 1 x 1) with the project's settings."""
+    net = q.network
+    if plan is None:
+        folding = {**default_folding(net), **(folding or {})}
+        check_folding(net, folding)
+        mode = "train" if _has_backward(q) else "infer"
+        return default_plan(net, folding, target=HLS, mode=mode, bits=q.bits, acc_bits=q.acc_bits,
+                            freq_mhz=freq_mhz, board=getattr(board, "key", "generic"))
+    check_plan(net, plan)
+    unbuilt = plan.unbuilt(HLS)
+    if unbuilt:
+        raise HiltError(f"the plan ({plan.target} target) asks for what the generated HLS does not build: "
+                        f"{'; '.join(unbuilt[:4])}{' ...' if len(unbuilt) > 4 else ''}; search with "
+                        f"`hilt dse --target hls`")
+    if plan.bits != q.bits:
+        raise HiltError(f"the plan is for {plan.bits}-bit operands, the model is quantized to {q.bits} bits")
+    return plan
+
+
+def _has_backward(q: QModel) -> bool:
+    return q.err_out_fmt is not None and all(l.op in BACKWARD_OPS for l in q.network.layers[: len(q.compute_layers())])
+
+
+def _plan_context(net, plan: HardwarePlan) -> dict:
+    """What params.h states about the whole plan: widths and the performance model's figures for it."""
+    from ..dse.perf import plan_performance, stages
+
+    perf = plan_performance(net, plan)
+    return {"target": plan.target, "mode": plan.mode, "fields": [
+        ("BITS", plan.bits, "operand width"), ("ACC_BITS", plan.acc_bits, "forward accumulator width"),
+        ("ERR_BITS", plan.err_bits, "error width"), ("GRAD_ACC_BITS", plan.grad_acc_bits, "gradient accumulators"),
+        ("II_CYCLES", perf.ii_cycles, "performance model: cycles per sample (the slowest stage)"),
+        ("LATENCY_CYCLES", perf.latency_cycles, "performance model: one sample through the empty pipeline")],
+        "stages": [(s.layer, s.unit, s.cycles) for s in stages(net, plan.units(), plan.mode, plan.deferred(),
+                                                               "value")]}
 
 
 def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float = 200.0,
                     folding: dict[str, LayerFolding] | None = None, name: str | None = None,
-                    source: str = "") -> dict:
-    """Write the HLS project for ``q`` into ``out_dir``; returns the manifest."""
+                    source: str = "", plan: HardwarePlan | None = None) -> dict:
+    """Write the HLS project for ``q`` into ``out_dir``; returns the manifest. The hardware comes from
+    ``plan`` (a ``hilt dse --target hls`` plan) or, without one, from ``folding`` (forward pe x simd)."""
     start = time.perf_counter()
     net = q.network
-    folding = {**default_folding(net), **(folding or {})}
-    check_folding(net, folding)
+    plan = project_plan(q, board, freq_mhz, folding, plan)
+    folding = plan.folding()
     name = _c_name(name or net.name)
     layers = q.compute_layers()
     ctx_layers = []
-    for i, (ql, layer) in enumerate(zip(layers, net.layers)):
-        ctx_layers.append(_layer_context(q, ql, layer, folding, _c_name(layer.name), f"s{i}", f"u{i + 1}"))
-    backward = _backward_context(q, ctx_layers)
+    pairs = q.pairs()
+    for i, (ql, layer) in enumerate(pairs):  # streams named for what they carry: conv1_in, conv1_out, logits
+        cname = _c_name(layer.name)
+        nxt = _c_name(pairs[i + 1][1].name) + "_in" if i + 1 < len(pairs) else "logits"
+        ctx = _layer_context(q, ql, layer, plan, cname, f"{cname}_in", f"{cname}_out")
+        ctx_layers.append({**ctx, "in_stream": f"{cname}_in", "out_stream": f"{cname}_out", "next_stream": nxt})
+    backward = _backward_context(q, ctx_layers, plan) if _has_backward(q) else None
     init = _init_context(q) if net.param_count <= INIT_HEADER_MAX_PARAMS else None
     tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]
     ctx = {"name": name, "ns": f"{name}_cfg", "guard": name.upper(), "top": f"{name}_top", "source": source or net.name,
@@ -258,7 +291,9 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
            "output_size": tap_sizes[-1], "tap_sizes": tap_sizes, "board": getattr(board, "name", "generic"),
            "part": getattr(board, "part", "xczu7ev-ffvc1156-2-e"), "freq_mhz": f"{freq_mhz:g}",
            "period_ns": f"{1000.0 / freq_mhz:.3f}", "dir_name": Path(out_dir).name, "backward": backward,
-           "init": init, **_stream_context(q, ctx_layers, tap_sizes, beat_bits(board))}
+           "init": init, "modes": [(m.upper(), v, MODE_DOCS[m]) for m, v in MODES.items()],
+           "memories": [(m.upper(), v) for m, v in MEMORIES.items()], "plan": _plan_context(net, plan),
+           **_stream_context(q, ctx_layers, tap_sizes, beat_bits(board))}
     if backward:
         ctx["fifo_depths"]["backward"] = {name: depth for name, depth in backward["streams"]}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
@@ -286,7 +321,7 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
                             **({"weight_shape": list(l.params["weight"].shape),
                                 "flattened_from": list(flat) if flat else None} if l.weighted else {})}
                            for ql, l, flat in zip(layers, net.layers, _flattened_from(q))],
-                "folding": folding_to_json(folding), "tap_sizes": tap_sizes, "backward": backward is not None,
+                "folding": folding_to_json(folding), "plan": plan.to_json(), "tap_sizes": tap_sizes, "backward": backward is not None,
                 "weights_stream": "per conv/dense layer: O x K weights (dense columns in HWC order), then O biases "
                                   f"({bias_bits(q.bits)}-bit), each a section of the interface"}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -50,9 +50,9 @@ def mode_flags(mode: str) -> list[str]:
     return flags
 
 
-def compile_cpp(sources, binary, includes=(), mode: str = "bounded", defines=()) -> Path:
+def compile_cpp(sources, binary, includes=(), mode: str = "bounded", defines=(), extra=()) -> Path:
     """g++ the sources into ``binary`` with the C-sim flags of ``mode``; raises HiltError with g++'s first line."""
-    cmd = [compiler(), *CXXFLAGS, *mode_flags(mode), *[f"-D{d}" for d in defines],
+    cmd = [compiler(), *CXXFLAGS, *mode_flags(mode), *extra, *[f"-D{d}" for d in defines],
            *[f"-I{i}" for i in includes], *map(str, sources), "-o", str(binary)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -7,14 +7,15 @@ a PNG. ``hilt infer --backend emu`` uses the chip options defined here.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import HiltError
+from ..experiments import FinetuneSettings, SweepSettings, chip_finetune, fit_chip, sweep
 from ..fileio import atomic_path
 from ..loading import load_network
+from ..quant.calibrate import CALIBRATION_IMAGES
 from .common import add_data_argument, positive_int, table, write_json
 
 F_SAFE_DEFAULT = 200.0
@@ -88,12 +89,12 @@ def parse_rates(text: str) -> list[float]:
 
 def setup(args):
     """(network, quantized model, train split, held-out split) for a chip experiment."""
-    from ..quant import quantize
+    from ..quant import calibrate_on
     from .training import load_splits
 
     net = load_network(args.model)
     train_ds, test_ds = load_splits(args.data, net)
-    q = quantize(net, train_ds.x[: args.calib], bits=args.bits, labels=train_ds.y[: args.calib])
+    q = calibrate_on(net, train_ds, args.bits, args.calib)
     if getattr(args, "samples", None):
         test_ds = test_ds.subset(slice(0, args.samples))
     return net, q, train_ds, test_ds
@@ -103,7 +104,8 @@ def add_common(p, samples: bool = True) -> None:
     p.add_argument("model", metavar="MODEL", help="trained ONNX model (e.g. from `hilt train`) or zoo name")
     add_data_argument(p)
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
-    p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")
+    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
+                   help=f"calibration images (default {CALIBRATION_IMAGES})")
     if samples:
         p.add_argument("--samples", type=positive_int, help="held-out images to evaluate (default: all)")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
@@ -133,42 +135,12 @@ def save_plot(path, draw) -> None:
     plt.close(fig)
 
 
-def accuracy(accel, ds) -> float:
-    return float(np.mean(accel.predict(ds.x) == ds.y))
-
-
 # ---- sweep -----------------------------------------------------------------------------------
 
-def sweep_points(q, chip, faults, ds, freqs, progress: bool = True) -> list[dict]:
-    """Accuracy and per-layer corrupted-accumulation rates at each clock; hangs are recorded and recovered."""
-    from tqdm.auto import tqdm
-
-    from ..accel import AcceleratorHang, Counters, Emulator
-
-    emu = Emulator(chip, faults)
-    emu.load(q)
-    points = []
-    for f in tqdm(freqs, desc="sweep", unit="MHz", disable=not progress):
-        emu.counters = Counters()
-        emu.set_clock(f)
-        try:
-            acc = accuracy(emu, ds)
-            layers = {n: c["corrupted"] / max(1, c["accumulations"]) for n, c in emu.counters.per_layer.items()}
-            points.append({"freq_mhz": f, "accuracy": acc, "hung": False,
-                           "corrupted_rate": emu.counters.corrupted_accumulations / max(1, emu.counters.accumulations),
-                           "timing_failures": emu.counters.timing_failures, "layers": layers})
-        except AcceleratorHang:
-            emu.reset()  # the driver's recovery: reset, then the next point runs at its own clock
-            points.append({"freq_mhz": f, "accuracy": None, "hung": True, "corrupted_rate": None, "layers": {}})
-    return points
-
-
 def cmd_sweep(args) -> int:
-    from ..faults import FaultConfig
-
     _, q, _, test_ds = setup(args)
     chip = chip_from_args(args)
-    points = sweep_points(q, chip, FaultConfig(), test_ds, parse_freqs(args.freq), progress=not args.quiet)
+    points = sweep(q, chip, test_ds, SweepSettings(parse_freqs(args.freq), progress=not args.quiet))
     rows = [[f"{p['freq_mhz']:g}", "hang" if p["hung"] else f"{p['accuracy'] * 100:.2f}%",
              "-" if p["hung"] else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
     print(f"chip seed {chip.seed}, {chip.temp_c:g} C: f_safe {chip.f_safe_mhz:g} MHz, hangs above "
@@ -196,34 +168,21 @@ def cmd_sweep(args) -> int:
 
 def cmd_finetune(args) -> int:
     from ..frontend import export_onnx
-    from ..train.hil import HILConfig, finetune
 
     _, q, train_ds, test_ds = setup(args)
     if args.train_samples:
         train_ds = train_ds.subset(slice(0, args.train_samples))
     chip = chip_from_args(args)
     other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
-    emus = {}
-    for key, c in (("this", chip), ("other", other)):
-        emus[key] = accelerator_from_args(args, c.seed)
-        emus[key].set_clock(args.freq)
-
-    def evaluate(model):
-        out = {}
-        for key, emu in emus.items():
-            emu.load(model)
-            out[key] = accuracy(emu, test_ds)
-        return out
-
-    before = evaluate(q)
-    config = HILConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
-    result = finetune(q, emus["this"], train_ds.x, train_ds.y, config, val=(test_ds.x, test_ds.y),
-                      checkpoint=args.checkpoint, progress=not args.quiet)
-    after = evaluate(result.qmodel)
+    accels = {key: accelerator_from_args(args, c.seed) for key, c in (("this", chip), ("other", other))}
+    settings = FinetuneSettings(args.freq, args.epochs, args.lr, args.batch_size, args.seed, args.checkpoint,
+                                progress=not args.quiet)
+    out, result = chip_finetune(q, accels, train_ds, test_ds, settings)
+    before, after = out["before"], out["after"]
     report = {"freq_mhz": args.freq, "chip_seed": chip.seed, "other_chip_seed": other.seed,
               "before_accuracy": before["this"], "after_accuracy": after["this"],
               "other_chip_before_accuracy": before["other"], "other_chip_after_accuracy": after["other"],
-              "config": json.loads(config.to_json()), "history": result.history}
+              "config": out["config"], "history": result.history}
     rows = [["this chip (seed %d)" % chip.seed, f"{before['this'] * 100:.2f}%", f"{after['this'] * 100:.2f}%"],
             ["other chip (seed %d)" % other.seed, f"{before['other'] * 100:.2f}%", f"{after['other'] * 100:.2f}%"]]
     print(f"hardware-in-the-loop fine-tuning at {args.freq:g} MHz, {len(test_ds)} held-out images")
@@ -248,36 +207,7 @@ def cmd_finetune(args) -> int:
 
 # ---- profile ---------------------------------------------------------------------------------
 
-def onsets(points: list[dict]) -> dict[str, float]:
-    """Per layer, the lowest clock at which it showed corrupted accumulations."""
-    out: dict[str, float] = {}
-    for p in sorted(points, key=lambda p: p["freq_mhz"]):
-        for name, rate in (p.get("layers") or {}).items():
-            if rate and name not in out:
-                out[name] = p["freq_mhz"]
-    return out
-
-
-def fit_chip(measured: dict, emulated: list[dict], base):
-    """A chip whose per-layer lane delays reproduce the measured onset of errors, and its crash clock.
-
-    Delay is inversely proportional to the clock at which a path starts to fail, so a layer that failed
-    from f_m on the board but from f_e on the base chip gets its lanes slowed by f_e / f_m."""
-    import dataclasses
-
-    m, e = onsets(measured["points"]), onsets(emulated)
-    scales = {name: e[name] / m[name] for name in m if name in e}
-    ok = [p["freq_mhz"] for p in measured["points"] if not p.get("hung")]
-    hung = [p["freq_mhz"] for p in measured["points"] if p.get("hung")]
-    crash = base.crash_ratio
-    if hung and ok:
-        crash = (max(f for f in ok if f < min(hung)) + min(hung)) / 2 / base.f_safe_mhz
-    return dataclasses.replace(base, layer_scale=scales, crash_ratio=crash)
-
-
 def cmd_profile_fit(args) -> int:
-    from ..faults import FaultConfig
-
     try:
         measured = json.loads(Path(args.measured).read_text())
         measured["points"]
@@ -288,7 +218,7 @@ def cmd_profile_fit(args) -> int:
     _, q, _, test_ds = setup(args)
     base = chip_from_args(args)
     freqs = sorted({p["freq_mhz"] for p in measured["points"] if not p.get("hung")})
-    emulated = sweep_points(q, base, FaultConfig(), test_ds, freqs, progress=not args.quiet)
+    emulated = sweep(q, base, test_ds, SweepSettings(freqs, progress=not args.quiet))
     chip = fit_chip(measured, emulated, base)
     with atomic_path(args.output) as tmp:
         tmp.write_text(json.dumps(chip.to_json(), indent=2) + "\n")

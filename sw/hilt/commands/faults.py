@@ -1,22 +1,15 @@
 """``hilt faults``: accuracy under stuck-at / ReRAM faults with each mitigation, and ReRAM training curves.
 
-Mitigations combine with '+': ``faq`` (fault-aware quantization of the known map, no training),
-``clip`` (fine-tune with weight clipping on a fault-free chip: robustness without knowing the map),
-``retrain`` (hardware-in-the-loop fine-tuning on the faulty chip itself).
+The experiments are ``hilt.experiments.fault_study`` and ``reram_curves``; this module parses, calls
+and prints.
 """
 
 from __future__ import annotations
 
-import copy
-import time
-
-import numpy as np
-
 from ..errors import HiltError
-from .chip import accuracy, add_common, add_finetune_arguments, chip_from_args, parse_rates, save_plot, setup
+from ..experiments import MITIGATIONS, FaultSettings, fault_study, reram_curves
+from .chip import add_common, add_finetune_arguments, chip_from_args, parse_rates, save_plot, setup
 from .common import table, write_json
-
-MITIGATIONS = ("faq", "clip", "retrain")
 
 
 def register(sub) -> None:
@@ -50,75 +43,21 @@ def parse_mitigations(text: str) -> list[frozenset]:
     return out
 
 
-def name_of(parts: frozenset) -> str:
-    return "+".join(m for m in MITIGATIONS if m in parts) or "none"
-
-
-def faq_store(chip, faults, bits):
-    """The host's FAQ step for a known fault map: rewrite each layer's stored integers."""
-    from ..faults import fault_aware_quantize, weight_fault_map
-
-    def store(q):
-        q = copy.copy(q)
-        q.layers = [copy.copy(ql) for ql in q.layers]
-        for ql, layer in zip(q.layers, q.network.layers):
-            if ql.w_fmt is not None:
-                fmap = weight_fault_map(chip, faults, ql.name, ql.arrays["weight"].shape, bits)
-                ql.arrays = dict(ql.arrays, weight=fault_aware_quantize(layer.params["weight"], ql.w_fmt, fmap))
-        return q
-    return store
-
-
-def run_mitigation(parts, q, chip, faults, train_ds, test_ds, args) -> dict:
-    from ..accel import Emulator
-    from ..faults import FaultConfig
-    from ..train.hil import HILConfig, finetune
-
-    faulty = Emulator(chip, faults)
-    store = faq_store(chip, faults, q.bits) if "faq" in parts else None
-    seconds = {}
-    model = q
-    if "clip" in parts or "retrain" in parts:
-        config = HILConfig(epochs=args.epochs, lr=args.lr, clip=args.clip if "clip" in parts else None)
-        accel = faulty if "retrain" in parts else Emulator(chip, FaultConfig())
-        start = time.perf_counter()
-        model = finetune(q, accel, train_ds.x, train_ds.y, config, store=store if "retrain" in parts else None,
-                         progress=not args.quiet).qmodel
-        seconds["training"] = time.perf_counter() - start
-    if store is not None:
-        start = time.perf_counter()
-        model = store(model)
-        seconds["faq"] = time.perf_counter() - start
-    faulty.load(model)
-    return {"accuracy": accuracy(faulty, test_ds), "seconds": seconds}
-
-
 def cmd_faults(args) -> int:
-    from ..faults import FaultConfig
-
     _, q, train_ds, test_ds = setup(args)
     if args.train_samples:
         train_ds = train_ds.subset(slice(0, args.train_samples))
     chip = chip_from_args(args)
+    settings = FaultSettings(tuple(parse_rates(args.stuck_at)), args.reram, tuple(parse_mitigations(args.mitigate)),
+                             args.clip, args.epochs, args.lr, progress=not args.quiet)
     if args.curves:
-        return reram_curves(args, q, chip, train_ds, test_ds)
-    mitigations = parse_mitigations(args.mitigate)
-    results = []
-    for rate in parse_rates(args.stuck_at):
-        faults = FaultConfig(stuck_at_rate=rate, reram_rate=args.reram)
-        for parts in mitigations:
-            r = run_mitigation(parts, q, chip, faults, train_ds, test_ds, args)
-            results.append({"stuck_at_rate": rate, "reram_rate": args.reram, "mitigation": name_of(parts), **r})
-    clean = accuracy(_loaded(q, chip), test_ds)
+        return _print_curves(args, reram_curves(q, chip, train_ds, test_ds, settings), chip)
+    report = fault_study(q, chip, train_ds, test_ds, settings)
+    results, clean = report["results"], report["fault_free_accuracy"]
     rows = [[f"{r['stuck_at_rate'] * 100:g}%", r["mitigation"], f"{r['accuracy'] * 100:.2f}%"] for r in results]
     print(f"chip seed {chip.seed}: fault-free accuracy {clean * 100:.2f}% on {len(test_ds)} held-out images")
     print(table(rows, ["stuck bits", "mitigation", "accuracy"], right={2}))
-    faq_s = [r["seconds"]["faq"] for r in results if r["mitigation"] == "faq"]
-    epoch_s = [r["seconds"]["training"] / args.epochs for r in results if r["mitigation"] == "retrain"]
-    report = {"fault_free_accuracy": clean, "chip": chip.to_json(), "results": results}
-    if faq_s and epoch_s:
-        report["faq_seconds"] = float(np.mean(faq_s))
-        report["retrain_epoch_seconds"] = float(np.mean(epoch_s))
+    if "faq_seconds" in report:
         print(f"FAQ takes {report['faq_seconds']:.3f} s; one epoch of retraining {report['retrain_epoch_seconds']:.1f} s")
     if args.json:
         write_json(args.json, report)
@@ -136,33 +75,14 @@ def cmd_faults(args) -> int:
     return 0
 
 
-def _loaded(q, chip):
-    from ..accel import Emulator
-
-    emu = Emulator(chip)
-    emu.load(q)
-    return emu
-
-
-def reram_curves(args, q, chip, train_ds, test_ds) -> int:
-    from ..accel import Emulator
-    from ..faults import FaultConfig
-    from ..train.hil import HILConfig, finetune
-
-    if args.reram <= 0:
-        raise HiltError("--curves needs --reram RATE > 0 (the fraction of faulty ReRAM cells)")
-    emu = Emulator(chip, FaultConfig(reram_rate=args.reram))
-    curves = {}
-    for name, clip in (("none", None), ("clip", args.clip)):
-        config = HILConfig(epochs=args.epochs, lr=args.lr, clip=clip)
-        curves[name] = finetune(q, emu, train_ds.x, train_ds.y, config, val=(test_ds.x, test_ds.y),
-                                progress=not args.quiet).history
+def _print_curves(args, report: dict, chip) -> int:
+    curves = report["curves"]
     rows = [[name, str(h["epoch"]), f"{h['loss']:.4f}", f"{h['val_accuracy'] * 100:.2f}%"]
             for name, hist in curves.items() for h in hist]
     print(f"training on a chip with {args.reram * 100:g}% faulty ReRAM cells (seed {chip.seed})")
     print(table(rows, ["clipping", "epoch", "loss", "held-out accuracy"], right={2, 3}))
     if args.json:
-        write_json(args.json, {"reram_rate": args.reram, "clip": args.clip, "chip": chip.to_json(), "curves": curves})
+        write_json(args.json, report)
     if args.plot:
         def draw(ax):
             for name, hist in curves.items():

@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import HiltError
 from ..fileio import atomic_path
 from ..loading import load_network
+from ..quant.calibrate import CALIBRATION_IMAGES
 from .common import add_data_argument, positive_int, table, write_json
 
 
@@ -41,7 +42,8 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="QMODEL.npz")
     add_data_argument(p)
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
-    p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")
+    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
+                   help=f"calibration images (default {CALIBRATION_IMAGES})")
     p.set_defaults(func=cmd_quantize)
 
     p = sub.add_parser("eval", help="accuracy of a model on held-out data (float and/or fixed point)",
@@ -52,17 +54,17 @@ def register(sub) -> None:
     p.add_argument("--backend", default="float,golden", metavar="LIST",
                    help="comma-separated: float, golden (default: float,golden)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
-    p.add_argument("--calib", type=positive_int, default=1000, help="calibration images (default 1000)")
+    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
+                   help=f"calibration images (default {CALIBRATION_IMAGES})")
     p.add_argument("--json", metavar="FILE", help="write the accuracies as JSON")
     p.set_defaults(func=cmd_eval)
 
 
 def load_splits(spec: str, net):
     """(train, held_out) data sets of ``spec``, fitted to the network's input shape."""
-    from .. import data
+    from .. import loading
 
-    train_ds, test_ds = data.load_splits(spec)
-    return data.fit_to(train_ds, net.input_shape), data.fit_to(test_ds, net.input_shape)
+    return loading.load_splits(spec, net)
 
 
 def _check_classes(net, ds) -> None:
@@ -91,11 +93,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_quantize(args) -> int:
-    from ..quant import quantize
+    from ..quant import calibrate_on
 
     net = load_network(args.model)
     train_ds, _ = load_splits(args.data, net)
-    q = quantize(net, train_ds.x[: args.calib], bits=args.bits)
+    q = calibrate_on(net, train_ds, args.bits, args.calib)
     with atomic_path(args.output) as tmp:
         q.save(tmp)
     print(q.summary())
@@ -103,7 +105,7 @@ def cmd_quantize(args) -> int:
     return 0
 
 
-def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = 1000) -> dict[str, float]:
+def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = CALIBRATION_IMAGES) -> dict[str, float]:
     """Held-out accuracy per backend; the golden model calibrates on training images only."""
     results = {}
     for backend in backends:
@@ -113,9 +115,9 @@ def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = 1000)
             results["float"] = evaluate_float(net, test_ds.x, test_ds.y)
         elif backend == "golden":
             from .. import golden
-            from ..quant import quantize
+            from ..quant import calibrate_on
 
-            q = quantize(net, train_ds.x[:calib], bits=bits)
+            q = calibrate_on(net, train_ds, bits, calib)
             pred = golden.predict(q, test_ds.x)
             results[f"golden_int{bits}"] = float(np.mean(pred == test_ds.y))
         else:

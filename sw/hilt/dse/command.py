@@ -24,6 +24,12 @@ def register(sub) -> None:
                    help="train: samples between weight updates; each batch drains the pipeline and exchanges "
                         "gradients and weights with the host (default 32)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="operand width (default 8)")
+    p.add_argument("--target", choices=("hls", "model"), default="hls",
+                   help="hls: only what the generated HLS code builds (one value per stream beat, one pixel per "
+                        "cycle into window generators, BRAM/LUTRAM, unfolded gradient units), so every figure is "
+                        "a property of the code `hilt compile` emits; model: the full streaming architecture of "
+                        "docs/dse.md (pixel-wide streams, multi-pixel windows, URAM, DDR stashes), which the "
+                        "generator does not build yet (default hls)")
     p.add_argument("--cap", type=float, default=0.8, help="utilisation cap per resource (default 0.8)")
     p.add_argument("--target-fps", type=float, metavar="N", help="choose the cheapest design reaching N samples/s")
     p.add_argument("--json", metavar="FILE", help="front and chosen design as JSON")
@@ -35,6 +41,7 @@ def cmd_dse(args) -> int:
     from ..commands.common import write_json
     from . import report
     from .boards import load_board
+    from ..plan import TARGETS
     from .search import Space, search
 
     if not 0 < args.cap <= 1:
@@ -44,9 +51,9 @@ def cmd_dse(args) -> int:
     board = load_board(args.board)
     board.check_clock(args.freq)
     net = _network(args.model)
-    space = Space(net, board, args.freq, args.mode, args.bits, batch=args.batch)
+    space = Space(net, board, args.freq, args.mode, args.bits, batch=args.batch, target=TARGETS[args.target])
     result = search(space, args.cap, args.target_fps)
-    print(report.limit_line(result, board, args.freq, args.mode, args.bits, net.name))
+    print(report.limit_line(result, board, args.freq, args.mode, args.bits, net.name) + f"; target {args.target}")
     print(report.front_table(result, board))
     if len(report.shown_designs(result)) < len(result.front):
         print(f"({len(report.shown_designs(result))} of the {len(result.front)} designs on the front; --json has all)")

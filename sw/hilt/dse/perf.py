@@ -43,63 +43,23 @@ import numpy as np
 
 from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
+from ..ir.graph import padded_hw
+from ..ops import FIXED_OPS, op_of
+from ..plan.hardware import TARGETS, Folding, HardwarePlan, pe_rows, tied_error, unit_kinds, unit_matrix
+
+UnitFolding = Folding  # a unit's folding in the search: pe x simd x ppc (see hilt.plan)
+units_of = unit_kinds
 
 PIPELINE_DEPTH = 4  # multiplier, requantize, saturate, output register
 UNITS = ("fwd", "err", "grad")
-FIXED_OPS = ("maxpool", "avgpool", "lrn")
 GRAD_OUT_BYTES = 4  # gradients leave the chip as 32-bit words (docs/numerics.md)
 BIAS_BYTES = 4  # biases live at accumulator width
 WINDOW_PPC = (1, 2, 4)  # input pixels per cycle a first-stage window generator may take
 
 
-def unit_matrix(layer: Layer, unit: str) -> tuple[int, int]:
-    """(rows, cols) of a unit's matrix; pe must divide rows (per group for convs), simd cols."""
-    w = layer.params["weight"]
-    if layer.op == "dense":
-        return (w.shape[1], w.shape[0]) if unit == "err" else (w.shape[0], w.shape[1])
-    o, cg, kh, kw = w.shape
-    groups = int(layer.attrs.get("groups", 1))
-    if unit == "err":
-        return cg * groups, (o // groups) * kh * kw
-    return o, cg * kh * kw
-
-
-def pe_rows(layer: Layer, unit: str) -> int:
-    """The count pe must divide: a PE never straddles two groups."""
-    rows, _ = unit_matrix(layer, unit)
-    return rows // int(layer.attrs.get("groups", 1)) if layer.op == "conv" else rows
-
-
 def fold(layer: Layer, f: LayerFolding, unit: str) -> int:
     rows, cols = unit_matrix(layer, unit)
     return (rows // f.pe) * (cols // f.simd)
-
-
-def tied_error(layer: Layer, first: bool, mode: str) -> bool:
-    """A dense layer's error unit reads the forward unit's weight banks transposed: with the folding
-    (pe, simd) swapped, each bank supplies exactly the pe x simd block the transposed product needs, so
-    it shares the memory and the cycle count and is not searched separately."""
-    return mode == "train" and not first and layer.op == "dense"
-
-
-def units_of(net: Network, mode: str) -> list[tuple[str, str]]:
-    """(layer, unit) pairs the design searches (a tied dense error unit rides with its forward unit)."""
-    out = []
-    for i, layer in enumerate(net.weighted_layers()):
-        out.append((layer.name, "fwd"))
-        if mode == "train":
-            if i > 0 and layer.op == "conv":
-                out.append((layer.name, "err"))
-            out.append((layer.name, "grad"))
-    return out
-
-
-@dataclass(frozen=True)
-class UnitFolding(LayerFolding):
-    """A unit's folding in the search: pe x simd, and ``ppc``, the input pixels its window generator
-    takes per cycle (FINN's parallel-input SWG; 1 unless ``ppc_choices`` allows more)."""
-
-    ppc: int = 1
 
 
 def ppc_of(f: LayerFolding) -> int:
@@ -112,31 +72,61 @@ def ppc_choices(layer: Layer, unit: str, first_stage: bool) -> list[int]:
     stash), and only where the window floor can bind (more input than output pixels: an unpadded conv);
     elsewhere the stream from the stage before carries one pixel per cycle. ``ppc`` must divide the
     input width (the line buffer is banked by column)."""
-    if layer.op != "conv" or unit == "err" or not first_stage:
+    if not op_of(layer).windowed or unit == "err" or not first_stage:
         return [1]
     c, h, w = layer.in_shape
     _, ho, wo = layer.out_shape
     return [p for p in WINDOW_PPC if p == 1 or (h * w > ho * wo and w % p == 0)]
 
 
-def unit_cycles(layer: Layer, f: LayerFolding, unit: str = "fwd") -> int:
-    """Forward and gradient units of a conv slide a window over their input (the gradient unit over the
-    stashed one), reading ``ppc`` input pixels per cycle and producing at most one output pixel per
-    fold; an error unit reads one error pixel per cycle."""
+def unit_work(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pixel") -> tuple[int, int]:
+    """(stream cycles, compute cycles) per sample of a unit; it takes the larger of the two.
+
+    Compute: a conv's forward and gradient units produce one output pixel per fold, its error unit one
+    input pixel per fold; a dense unit one fold. Stream, with pixel-wide beats (``beat="pixel"``): a
+    conv's forward and gradient units slide a window over their input (the gradient unit over the stashed
+    one) taking ``ppc`` pixels per cycle, its error unit reads one error pixel per cycle; a dense unit's
+    input vector arrives while it computes. With one value per beat (``beat="value"``, the generated HLS):
+    a window generator takes one value per cycle over the padded input (the error unit over the
+    zero-inserted error map), a dense unit reads its input vector first."""
     n = fold(layer, f, unit)
-    if layer.op == "dense":
-        return n
-    _, ho, wo = layer.out_shape
-    _, h, w = layer.in_shape
+    rows, cols = unit_matrix(layer, unit)
+    if not op_of(layer).windowed:  # dense
+        return (cols if beat == "value" else 0), n
+    c, h, w = layer.in_shape
+    o, ho, wo = layer.out_shape
     if unit == "err":
-        return max(h * w * n, ho * wo)
-    return max(ho * wo * n, math.ceil(h * w / ppc_of(f)))
+        kh, kw = layer.attrs["kernel"]
+        return ((h + kh - 1) * (w + kw - 1) * o if beat == "value" else ho * wo), h * w * n
+    if beat == "value":
+        hp, wp = padded_hw(layer)
+        return hp * wp * c, ho * wo * n
+    return math.ceil(h * w / ppc_of(f)), ho * wo * n
+
+
+def unit_cycles(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pixel") -> int:
+    """Cycles per sample of a unit: its stream or its compute, whichever is longer (``unit_work``)."""
+    return max(unit_work(layer, f, unit, beat))
+
+
+def fixed_cycles(layer: Layer, beat: str = "pixel") -> int:
+    """A pool, LRN or unfused ReLU stage: one pixel per cycle, or (one value per beat) one value per
+    cycle over the padded map (pools) or the map (ReLU, LRN)."""
+    if len(layer.in_shape) != 3:
+        return 1 if beat == "pixel" else int(np.prod(layer.in_shape))
+    c, h, w = layer.in_shape
+    if beat == "pixel":
+        return h * w
+    if op_of(layer).windowed:
+        hp, wp = padded_hw(layer)
+        return hp * wp * c
+    return c * h * w
 
 
 def unit_fill(layer: Layer, f: LayerFolding, unit: str) -> int:
     depth = PIPELINE_DEPTH + math.ceil(math.log2(max(1, f.simd)))
     n = fold(layer, f, unit)
-    if layer.op == "dense":
+    if not op_of(layer).windowed:
         return n + depth
     _, _, w = layer.in_shape if unit != "err" else layer.out_shape
     kh, kw = layer.attrs["kernel"]
@@ -151,7 +141,13 @@ def _fixed_fill(layer: Layer) -> int:
 
 def fused_relu(net: Network, i: int) -> bool:
     """A ReLU right after a conv/dense is part of that unit's requantizer (and, backward, a mask)."""
-    return net.layers[i].op == "relu" and i > 0 and net.layers[i - 1].weighted
+    return op_of(net.layers[i]).fuses and i > 0 and net.layers[i - 1].weighted
+
+
+def own_stage(net: Network, i: int) -> bool:
+    """A weightless layer with a fixed-rate stage of its own: a pool, an LRN, a ReLU not fused."""
+    op = op_of(net.layers[i])
+    return op.fixed_stage or (op.fuses and not fused_relu(net, i))
 
 
 @dataclass(frozen=True)
@@ -164,7 +160,7 @@ class Stage:
 
 
 def stages(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str = "infer",
-           deferred: frozenset = frozenset()) -> list[Stage]:
+           deferred: frozenset = frozenset(), beat: str = "pixel") -> list[Stage]:
     """Every stage in pipeline order (forward, then loss and backward in reverse layer order);
     ``units`` maps (layer, unit) to its folding (default 1 x 1), ``deferred`` holds dense layers whose
     gradient is formed at the batch boundary."""
@@ -174,10 +170,9 @@ def stages(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str =
     for i, layer in enumerate(net.layers):
         if layer.weighted:
             f = units.get((layer.name, "fwd"), LayerFolding())
-            fwd.append(Stage(layer.name, "fwd", unit_cycles(layer, f), unit_fill(layer, f, "fwd")))
-        elif layer.op in FIXED_OPS or (layer.op == "relu" and not fused_relu(net, i)):
-            fwd.append(Stage(layer.name, layer.op, layer.in_shape[1] * layer.in_shape[2] if len(layer.in_shape) == 3
-                             else 1, _fixed_fill(layer)))
+            fwd.append(Stage(layer.name, "fwd", unit_cycles(layer, f, "fwd", beat), unit_fill(layer, f, "fwd")))
+        elif own_stage(net, i):
+            fwd.append(Stage(layer.name, layer.op, fixed_cycles(layer, beat), _fixed_fill(layer)))
     if mode != "train" or not weighted:
         return fwd
     classes = int(np.prod(net.layers[-1].out_shape))
@@ -187,22 +182,21 @@ def stages(net: Network, units: dict[tuple[str, str], LayerFolding], mode: str =
         if layer.weighted:
             if layer.name != first:
                 g = units.get((layer.name, "grad"), LayerFolding())
-                cycles = 0 if layer.name in deferred else unit_cycles(layer, g, "grad")
+                cycles = 0 if layer.name in deferred else unit_cycles(layer, g, "grad", beat)
                 bwd.append(Stage(layer.name, "grad", cycles, unit_fill(layer, g, "grad"), on_path=False))
                 key = (layer.name, "err")
                 e = units.get(key, LayerFolding())
                 if tied_error(layer, False, mode):
                     fw = units.get((layer.name, "fwd"), LayerFolding())
                     e = LayerFolding(fw.simd, fw.pe)
-                chain.append(Stage(layer.name, "err", unit_cycles(layer, e, "err"), unit_fill(layer, e, "err")))
+                chain.append(Stage(layer.name, "err", unit_cycles(layer, e, "err", beat), unit_fill(layer, e, "err")))
             else:
                 g = units.get((layer.name, "grad"), LayerFolding())
-                cycles = 0 if layer.name in deferred else unit_cycles(layer, g, "grad")
+                cycles = 0 if layer.name in deferred else unit_cycles(layer, g, "grad", beat)
                 chain.append(Stage(layer.name, "grad", cycles, unit_fill(layer, g, "grad")))
                 break
-        elif layer.op in FIXED_OPS or (layer.op == "relu" and not fused_relu(net, i)):
-            chain.append(Stage(layer.name, f"{layer.op}_bwd", layer.in_shape[1] * layer.in_shape[2]
-                               if len(layer.in_shape) == 3 else 1, _fixed_fill(layer)))
+        elif own_stage(net, i):
+            chain.append(Stage(layer.name, f"{layer.op}_bwd", fixed_cycles(layer, beat), _fixed_fill(layer)))
     return fwd + chain + bwd
 
 
@@ -403,12 +397,12 @@ class Performance:
 def performance(net: Network, units: dict[tuple[str, str], LayerFolding], freq_mhz: float,
                 mode: str = "infer", floor_cycles: int = 0, deferred: frozenset = frozenset(), batch: int = 32,
                 bytes_per_cycle: float | None = None, bits: int = 8, ddr_bytes_per_cycle: float = math.inf,
-                stream_bytes: float = 0.0) -> Performance:
+                stream_bytes: float = 0.0, beat: str = "pixel") -> Performance:
     """II, latency and (training) the batch period, with DMA channels of ``bytes_per_cycle`` each
     (None: the parameter exchange takes no time) sharing ``ddr_bytes_per_cycle``.
     ``floor_cycles`` is a lower bound on II from outside the stages: the DDR traffic of a sample (its
     input, and stashes kept in DDR, ``stream_bytes``) at the DMA's bytes per cycle."""
-    st = stages(net, units, mode, deferred)
+    st = stages(net, units, mode, deferred, beat)
     ii = max([s.cycles for s in st] + [floor_cycles, 1])
     latency = sum(s.fill for s in st if s.on_path) + ii
     if mode != "train":
@@ -417,6 +411,14 @@ def performance(net: Network, units: dict[tuple[str, str], LayerFolding], freq_m
     work = {n: batch * fold(net.layer(n), units.get((n, "grad"), LayerFolding()), "grad") for n in deferred}
     period, events = batch_schedule(net, st, ii, batch, dma, work, bits)
     return Performance(ii, latency, freq_mhz, mode, batch, period, tuple(events))
+
+
+def plan_performance(net: Network, plan: HardwarePlan, floor_cycles: int = 0, bytes_per_cycle: float | None = None,
+                     ddr_bytes_per_cycle: float = math.inf, stream_bytes: float = 0.0) -> Performance:
+    """``performance`` of a hardware plan: its units, deferred gradients, stream beat, mode, clock, batch
+    and operand width all come from the plan; the DMA figures from the board it runs on."""
+    return performance(net, plan.units(), plan.freq_mhz, plan.mode, floor_cycles, plan.deferred(), plan.batch,
+                       bytes_per_cycle, plan.bits, ddr_bytes_per_cycle, stream_bytes, TARGETS[plan.target].beat)
 
 
 def macs_per_sample(net: Network, mode: str = "infer") -> int:

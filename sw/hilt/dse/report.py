@@ -75,7 +75,8 @@ def report_json(result: Result, board: Board, freq_mhz: float, mode: str, bits: 
                                           "storage": c.storage[(name, unit)]}
                        for (name, unit), f in c.units.items()}
     chosen["stashes"] = {name: where for (name, unit), where in c.storage.items() if unit == "stash"}
-    return {"board": board.key, "freq_mhz": freq_mhz, "mode": mode, "bits": bits, "cap": cap, "model": model,
+    chosen["plan"] = c.plan.to_json()  # what `hilt compile --plan` renders
+    return {"board": board.key, "target": c.plan.target, "freq_mhz": freq_mhz, "mode": mode, "bits": bits, "cap": cap, "model": model,
             "batch": c.perf.batch, "physical_limit_macs_per_s": c.limit_macs_per_s,
             "pareto": [design_json(d, board) for d in result.front], "chosen": chosen,
             "greedy": design_json(result.greedy, board) if result.greedy else None}

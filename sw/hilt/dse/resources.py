@@ -33,10 +33,10 @@ import numpy as np
 from ..ir import Layer, Network
 from ..ir.folding import LayerFolding
 from .boards import RESOURCES, Board
-from .perf import FIXED_OPS, fold, fused_relu, ppc_of, stash_depths, tied_error, unit_matrix, units_of
+from ..ops import op_of
+from ..quant.formats import ERR_BITS, GRAD_ACC_BITS
+from .perf import fold, fused_relu, own_stage, ppc_of, stash_depths, tied_error, unit_matrix, units_of
 
-GRAD_ACC_BITS = 48  # on-chip weight-gradient accumulators (docs/numerics.md)
-ERR_BITS = 16
 
 BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 URAM_SHAPE = (4096, 72)
@@ -124,7 +124,7 @@ def storage_choices(layer: Layer, unit: str, f: LayerFolding, bits: int, board: 
         out.append("uram")
     if (rows // f.pe) * (cols // f.simd) * f.simd * width <= LUTRAM_MAX_BITS:
         out.append("lutram")
-    if unit == "grad" and layer.op == "dense":
+    if unit == "grad" and not op_of(layer).windowed:  # a dense gradient may be formed at the batch boundary
         out.append("deferred")
     return out
 
@@ -134,17 +134,11 @@ def stash_bits(net: Network, bits: int) -> dict[str, int]:
     of a ReLU fused after it), a max-pool's argmax, an LRN's input, an unfused ReLU's mask."""
     out = {}
     for i, layer in enumerate(net.layers):
-        n_in, n_out = int(np.prod(layer.in_shape)), int(np.prod(layer.out_shape))
         if layer.weighted:
             relu = i + 1 < len(net.layers) and fused_relu(net, i + 1)
-            out[layer.name] = n_in * bits + (n_out if relu else 0)
-        elif layer.op == "maxpool":
-            kh, kw = layer.attrs["kernel"]
-            out[layer.name] = n_out * max(1, math.ceil(math.log2(kh * kw)))
-        elif layer.op == "lrn":
-            out[layer.name] = n_in * bits
-        elif layer.op == "relu" and not fused_relu(net, i):
-            out[layer.name] = n_in
+            out[layer.name] = op_of(layer).stash_bits(layer, bits) + (int(np.prod(layer.out_shape)) if relu else 0)
+        elif own_stage(net, i) and op_of(layer).stash_bits(layer, bits):
+            out[layer.name] = op_of(layer).stash_bits(layer, bits)
     return out
 
 
@@ -197,7 +191,7 @@ def unit_resources(layer: Layer, unit: str, f: LayerFolding, storage: str, board
         width = GRAD_ACC_BITS if unit == "grad" else bits
         for k, v in memory_cost(fold(layer, f, unit), f.simd * width, storage).items():
             res[k] += v * f.pe
-    if layer.op == "conv":
+    if op_of(layer).windowed:
         _add(res, window_cost(layer, unit, ppc_of(f), ERR_BITS if unit == "err" else bits))
     copies = 2 if tied else 1
     res["lut"] += copies * (coef.lut_per_lane * lanes + coef.lut_per_unit)
@@ -229,7 +223,7 @@ def _add(res: dict, extra: dict) -> None:
 def fixed_stages(net: Network, mode: str) -> list[Layer]:
     """Layers with a fixed-rate stage of their own (twice in training when they sit after the first
     weighted layer: forward and backward)."""
-    out = [l for i, l in enumerate(net.layers) if l.op in FIXED_OPS or (l.op == "relu" and not fused_relu(net, i))]
+    out = [l for i, l in enumerate(net.layers) if own_stage(net, i)]
     if mode == "train":
         first = next(i for i, l in enumerate(net.layers) if l.weighted)
         out += [l for l in out if net.layers.index(l) > first]
@@ -247,9 +241,7 @@ def fixed_resources(net: Network, board: Board, mode: str, bits: int, coef: Coef
             c, _, w = layer.in_shape
             kh = layer.attrs.get("kernel", (1, 1))[0]
             _add(res, buffer_cost(max(1, kh - 1) * w * c * bits))
-        if layer.op == "lrn":
-            res["bram18"] += 1  # the 1,024-entry table
-            res["dsp"] += 1
+        _add(res, op_of(layer).stage_resources)
     n_stages = len(stages)
     if mode == "train":
         n_stages += 1  # the loss unit

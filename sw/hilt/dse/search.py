@@ -23,9 +23,11 @@ import numpy as np
 from ..errors import HiltError
 from ..ir import Network
 from ..ir.folding import LayerFolding
+from ..plan import MODEL, HardwarePlan, Target, make_plan
+from ..quant.formats import ACC_BITS
 from .boards import RESOURCES, Board
-from .perf import (GRAD_OUT_BYTES, Performance, UnitFolding, fold, macs_per_sample, pe_rows, performance,
-                   physical_limit, ppc_choices, stages, tied_error, transfer_cycles, unit_cycles, unit_matrix,
+from .perf import (GRAD_OUT_BYTES, Performance, UnitFolding, fold, macs_per_sample, pe_rows, physical_limit,
+                   plan_performance, ppc_choices, stages, tied_error, transfer_cycles, unit_cycles, unit_matrix,
                    units_of)
 from .resources import (Coefficients, fixed_resources, stash_bits, stash_choices, stash_cost, stashes,
                         storage_choices, unit_dsp, unit_resources)
@@ -46,9 +48,8 @@ def _divisors(n: int) -> list[int]:
 
 @dataclass
 class Design:
-    units: dict[tuple[str, str], LayerFolding]  # (layer, "fwd" | "err" | "grad") -> folding
-    storage: dict[tuple[str, str], str]
-    perf: Performance
+    plan: HardwarePlan  # what it is: every unit's folding and memory, the streams, the stashes
+    perf: Performance  # what the performance model makes of the plan
     resources: dict[str, float]
     macs: int  # per sample, in the design's mode
     peak_macs_per_cycle: float  # what the DSPs it uses can do
@@ -60,9 +61,18 @@ class Design:
         return self.perf.samples_per_s
 
     @property
+    def units(self) -> dict[tuple[str, str], LayerFolding]:
+        """(layer, "fwd" | "err" | "grad") -> folding, read from the plan."""
+        return self.plan.units()
+
+    @property
+    def storage(self) -> dict[tuple[str, str], str]:
+        return self.plan.storage()
+
+    @property
     def folding(self) -> dict[str, LayerFolding]:
-        """The forward units' folding: what code generation's folding file holds."""
-        return {name: LayerFolding(f.pe, f.simd) for (name, unit), f in self.units.items() if unit == "fwd"}
+        """The forward units' folding: what a plain folding file holds."""
+        return self.plan.folding()
 
     @property
     def macs_per_s(self) -> float:
@@ -100,17 +110,19 @@ class Space:
     """Every unit's options (pe x simd x storage), evaluated once for a model, board, clock and mode."""
 
     def __init__(self, net: Network, board: Board, freq_mhz: float, mode: str = "infer", bits: int = 8,
-                 coef: Coefficients | None = None, batch: int = 32):
+                 coef: Coefficients | None = None, batch: int = 32, target: Target = MODEL):
         if not net.weighted_layers():
             raise HiltError(f"{net.name} has no conv/dense layer: there is nothing to fold")
         self.net, self.board, self.freq, self.mode, self.bits, self.batch = net, board, freq_mhz, mode, bits, batch
+        self.target = target
         self.coef = coef or Coefficients()
         self.bytes_per_cycle = board.bytes_per_cycle(freq_mhz)
         self.ddr_bytes_per_cycle = board.ddr_bytes_per_cycle(freq_mhz)
         self.fixed = fixed_resources(net, board, mode, bits, self.coef)
         self.limit = physical_limit(net, board, freq_mhz, mode, bits)
         self.input_bytes = math.prod(net.input_shape) * bits / 8  # the input DMA, per sample
-        self.fixed_ii = max([s.cycles for s in stages(net, {}, mode) if s.unit not in ("fwd", "err", "grad")] +
+        self.fixed_ii = max([s.cycles for s in stages(net, {}, mode, beat=target.beat)
+                             if s.unit not in ("fwd", "err", "grad")] +
                             [transfer_cycles(self.input_bytes, self.bytes_per_cycle)])
         self.options: dict[tuple[str, str], list[_Option]] = {}
         first = net.weighted_layers()[0].name
@@ -122,7 +134,7 @@ class Space:
                 self.options[(name, "stash")] = [
                     _Option(None, where, 0, stash_cost(total, where, self.coef),
                             ddr_bytes=2 * per_sample[name] / 8 if where == "ddr" else 0.0)
-                    for where in stash_choices(total, board)]
+                    for where in stash_choices(total, board) if where in target.stashes]
         self._cycles = {k: np.array([o.cycles for o in opts]) for k, opts in self.options.items()}
         # the strict policy keeps only deferred gradients that cost no time
         self._strict = {k: np.array([math.inf if o.storage == "deferred" and o.cycles > 0 else o.cycles for o in opts])
@@ -140,18 +152,20 @@ class Space:
         """Every (pe, simd, storage) of one unit with its cycles and resources."""
         tied = unit == "fwd" and tied_error(layer, first, self.mode)
         opts = []
-        ppcs = ppc_choices(layer, unit, layer is self.net.layers[0])
-        for pe, simd, ppc in itertools.product(_divisors(pe_rows(layer, unit)), _divisors(unit_matrix(layer, unit)[1]),
-                                               ppcs):
+        t = self.target
+        ppcs = [p for p in ppc_choices(layer, unit, layer is self.net.layers[0]) if p in t.ppc]
+        fixed = unit == "grad" and not t.grad_folding
+        for pe, simd, ppc in itertools.product([1] if fixed else _divisors(pe_rows(layer, unit)),
+                                               [1] if fixed else _divisors(unit_matrix(layer, unit)[1]), ppcs):
             f = UnitFolding(pe, simd, ppc)
             peak = unit_dsp(unit, f, self.board, self.bits, tied)[1]
-            for storage in storage_choices(layer, unit, f, self.bits, self.board):
+            for storage in [s for s in storage_choices(layer, unit, f, self.bits, self.board) if s in t.storages]:
                 if storage == "deferred":  # free when it forms its gradient as fast as the DMA takes it
                     n = fold(layer, f, unit)
                     readout = transfer_cycles(layer.param_count * GRAD_OUT_BYTES, self.bytes_per_cycle)
                     cycles = 0 if self.batch * n <= readout else n
                 else:
-                    cycles = unit_cycles(layer, f, unit)
+                    cycles = unit_cycles(layer, f, unit, t.beat)
                 res = unit_resources(layer, unit, f, storage, self.board, self.mode, self.bits, self.coef, tied,
                                      self.batch)
                 opts.append(_Option(f, storage, cycles, res, peak))
@@ -169,21 +183,26 @@ class Space:
         key = tuple(id(o) for o in choice.values())
         if origin == "search" and key in self._designs:
             return self._designs[key]
-        units = {k: o.folding for k, o in choice.items() if o.folding is not None}
         res = dict(self.fixed)
         for o in choice.values():
             for r in RESOURCES:
                 res[r] += o.res[r]
-        deferred = frozenset(k[0] for k, o in choice.items() if o.storage == "deferred")
+        plan = self.plan({k: o.folding for k, o in choice.items() if o.folding is not None},
+                         {k: o.storage for k, o in choice.items()})
         stream = self.input_bytes + sum(o.ddr_bytes for o in choice.values())
-        perf = performance(self.net, units, self.freq, self.mode, transfer_cycles(stream, self.bytes_per_cycle),
-                           deferred, self.batch, self.bytes_per_cycle, self.bits, self.ddr_bytes_per_cycle, stream)
-        d = Design(units, {k: o.storage for k, o in choice.items()}, perf, res,
+        perf = plan_performance(self.net, plan, transfer_cycles(stream, self.bytes_per_cycle), self.bytes_per_cycle,
+                                self.ddr_bytes_per_cycle, stream)
+        d = Design(plan, perf, res,
                    macs_per_sample(self.net, self.mode), sum(o.peak for o in choice.values()) + self.fixed["dsp"],
                    self.limit, origin)
         if origin == "search":
             self._designs[key] = d
         return d
+
+    def plan(self, units: dict[tuple[str, str], LayerFolding], storage: dict[tuple[str, str], str]) -> HardwarePlan:
+        """The hardware plan of a choice of unit foldings and memories in this space."""
+        return make_plan(self.net, units, storage, target=self.target, mode=self.mode, bits=self.bits,
+                         acc_bits=ACC_BITS[self.bits], freq_mhz=self.freq, board=self.board.key, batch=self.batch)
 
     def pick(self, ii: int, weights: np.ndarray, ddr_weight: float = 1.0,
              strict: bool = False) -> dict[tuple[str, str], _Option] | None:
@@ -307,6 +326,8 @@ def _greedy(space: Space, cap: float, allow_deferred: bool) -> Design | None:
         elif f.pe != pes[-1]:
             nxt = UnitFolding(pes[pes.index(f.pe) + 1], f.simd)
         else:
+            return best
+        if not any(o.folding == nxt for o in space.options[slowest]):  # the target does not fold this unit
             return best
         trial = dict(current)
         trial[slowest] = option(slowest, nxt)

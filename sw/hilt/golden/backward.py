@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import HiltError
 from ..ir import Layer
-from ..quant import ERR_BITS, GRAD_ACC_BITS, GRAD_BITS, Format, QModel, requantize, saturate, shift_round, wrap
+from ..ops import op_of
+from ..quant import ERR_BITS, GRAD_ACC_BITS, GRAD_BITS, Format, QModel, requantize, wrap
 from ..reference import windows as win
-from .forward import AVG_RECIP_BITS, INT_FILL, avg_recip, exact_dtype
+from .forward import exact_dtype
 
 
 @dataclass
@@ -56,7 +56,7 @@ def _weight_grads(layer: Layer, x: np.ndarray, e: np.ndarray, x_max: int) -> tup
     """Exact integer sums of error x activation (weights) and of the error (bias), before any shift."""
     terms = e.shape[0] * (int(np.prod(e.shape[2:])) if e.ndim == 4 else 1)
     dt = exact_dtype(terms, 1 << (ERR_BITS - 1), x_max)
-    if layer.op == "conv":
+    if op_of(layer).windowed:
         _, dw = win.conv_backward(x.astype(dt), layer.params["weight"], e.astype(dt), layer.attrs, need_dx=False)
         return dw.astype(np.int64), e.sum(axis=(0, 2, 3))
     return (e.astype(dt).T @ x.astype(dt)).astype(np.int64), e.sum(axis=0)
@@ -75,7 +75,7 @@ def backward(q: QModel, taps: list[np.ndarray], err: np.ndarray) -> BackwardResu
     errors[-1] = e = np.asarray(err, np.int64)
     result = BackwardResult(errors)
     for i in range(len(layers) - 1, -1, -1):
-        ql, layer = layers[i], q.network.layers[i]
+        ql, layer = layers[i], layers[i].layer
         x, y = taps[i], taps[i + 1]
         fe_out, fe_in = error_format(q, i + 1), error_format(q, i)
         if layer.weighted:
@@ -87,22 +87,12 @@ def backward(q: QModel, taps: list[np.ndarray], err: np.ndarray) -> BackwardResu
                 break
             w = ql.arrays["weight"]
             max_w = int(np.abs(w).max(initial=0))
-            if layer.op == "conv":
+            if op_of(layer).windowed:
                 acc = conv_error(e, w, layer.attrs, x.shape, 1 << (ERR_BITS - 1), max_w)
             else:
                 acc = (e.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
             e = requantize(wrap(acc, GRAD_ACC_BITS), fe_out.frac + ql.w_fmt.frac - fe_in.frac, ERR_BITS)
-        elif layer.op == "relu":
-            e = e * (y > 0)
-        elif layer.op == "maxpool":
-            e = win.maxpool_backward(x, e, layer.attrs, INT_FILL)
-        elif layer.op == "avgpool":
-            share = shift_round(e * avg_recip(win.pool_counts(x.shape, layer.attrs)), AVG_RECIP_BITS)
-            e = saturate(win.spread_windows(share, layer.attrs, x.shape), ERR_BITS)
-        elif layer.op == "flatten":
-            e = e.reshape(x.shape)
         else:
-            raise HiltError(f"layer {layer.name}: {layer.op} has no integer backward in the BP pipeline; "
-                            f"train this model with the host backward")
+            e = op_of(layer).int_error(layer, x, y, e)
         errors[i] = e
     return result

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..ir import Layer
+from ..ops import op_of
 from ..quant import QLayer, QModel
 from ..quant.formats import qmax, qmin
 from ..reference import windows as win
@@ -65,7 +66,7 @@ def linear_consts(q: QModel, ql: QLayer, layer: Layer) -> LinearConsts | None:
     weight = w.reshape(len(w), -1).astype(dtype)
     weight *= scale
     bias = (bias + rounding).astype(dtype) * scale
-    return LinearConsts(weight, bias if layer.op == "dense" else bias.reshape(-1, 1, 1))  # conv: N, O, Ho, Wo
+    return LinearConsts(weight, bias if not op_of(layer).windowed else bias.reshape(-1, 1, 1))  # conv: N, O, Ho, Wo
 
 
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -139,7 +140,7 @@ def linear_stage(consts: LinearConsts, layer: Layer, lo: int, hi: int, pool: dic
                  x: np.ndarray) -> np.ndarray:
     """A conv/dense layer, its ReLU when lo == 0, and a max-pool on the pre-activations when given."""
     w = consts.weight
-    if layer.op == "dense":
+    if not op_of(layer).windowed:  # dense
         v = gemm(np.ascontiguousarray(x, w.dtype), w.T, np.empty((len(x), len(w)), w.dtype))
         return requantize_floats(v, consts.bias, lo, hi)
     v = conv_preact(x, w, layer.attrs)
@@ -168,7 +169,7 @@ SIMPLE = {
 
 def plan(q: QModel, fuse: bool) -> list[tuple[int, Callable]]:
     """(number of layers, function on float32 NCHW activations) per stage; fuse=False: one per layer."""
-    layers = list(zip(q.compute_layers(), q.network.layers))
+    layers = q.pairs()
     ops = [layer.op for _, layer in layers] + [None, None]
     stages, i = [], 0
     while i < len(layers):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Layer
+from ..ops import op_of
 from ..quant import QLayer, QModel, requantize, wrap
 from ..quant.formats import qmax, qmin
-from ..quant.calibrate import LUT_SIZE
 from ..reference import windows as win
-from ..reference.layers import lrn_extent
 
 INT_FILL = np.iinfo(np.int64).min  # max-pool padding: never the maximum
 AVG_RECIP_BITS = 16  # average pool: multiply by round(2**16 / count), shift back by 16
@@ -37,7 +36,7 @@ def linear(layer: Layer, x: np.ndarray, weight: np.ndarray, max_x: int) -> np.nd
     """Exact integer conv/dense products (no bias) as int64."""
     dt = exact_dtype(int_matmul_terms(layer), max_x, int(np.abs(weight).max(initial=0)))
     wf = weight.astype(dt)
-    y = win.conv(x, wf, layer.attrs) if layer.op == "conv" else x.astype(dt) @ wf.T
+    y = win.conv(x, wf, layer.attrs) if op_of(layer).windowed else x.astype(dt) @ wf.T
     return y.astype(np.int64)
 
 
@@ -65,33 +64,13 @@ def avg_recip(counts: np.ndarray) -> np.ndarray:
 
 
 def layer_forward(q: QModel, ql: QLayer, layer: Layer, x: np.ndarray) -> np.ndarray:
-    op, a = layer.op, layer.attrs
-    if op in ("conv", "dense"):
-        w, bias = ql.arrays["weight"], ql.arrays["bias"]
-        acc = linear(layer, x, w, -ql.in_fmt.qmin)
-        bound = int_matmul_terms(layer) * -ql.in_fmt.qmin * int(np.abs(w).max(initial=0)) + \
-            int(np.abs(bias).max(initial=0))
-        return accumulate_and_requantize(acc, bias, ql.shift, q.acc_bits, q.bits, bound)
-    if op == "relu":
-        return np.maximum(x, 0)
-    if op == "maxpool":
-        return win.maxpool(x, a, INT_FILL)
-    if op == "avgpool":
-        total = win.window_sum(x, a)
-        return requantize(total * avg_recip(win.pool_counts(x.shape, a)), AVG_RECIP_BITS, q.bits)
-    if op == "lrn":
-        before, after = lrn_extent(a["size"])
-        s = win.channel_window_sum(x * x, before, after)
-        idx = np.minimum(s >> ql.lut_shift, LUT_SIZE - 1)
-        return requantize(x * ql.arrays["lut"][idx], ql.shift, q.bits)
-    if op == "flatten":
-        return x.reshape(len(x), -1)
-    raise ValueError(f"layer {layer.name}: no integer forward for op {op}")
+    """One layer's integer forward, through its op module (hilt.ops)."""
+    return op_of(layer).int_forward(q, ql, layer, x)
 
 
 def run_int64(q: QModel, x_int: np.ndarray) -> list[np.ndarray]:
     """Integer activations [input, layer 1, ..., logits]: the plain definition, int64 layer by layer."""
     taps = [np.asarray(x_int, np.int64)]
-    for ql, layer in zip(q.compute_layers(), q.network.layers):
+    for ql, layer in q.pairs():
         taps.append(layer_forward(q, ql, layer, taps[-1]))
     return taps

@@ -17,6 +17,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import HiltError
 from .graph import Layer, Network
 
@@ -29,13 +31,10 @@ class LayerFolding:
 
 def matrix_shape(layer: Layer) -> tuple[int, int]:
     """(rows, cols) of the layer's weight matrix as the matrix-vector unit sees it."""
-    w = layer.params["weight"]
-    if layer.op == "conv":
-        o, i_g, kh, kw = w.shape
-        return o, i_g * kh * kw
-    if layer.op == "dense":
-        return w.shape[0], w.shape[1]
-    raise ValueError(f"layer {layer.name}: {layer.op} has no weight matrix")
+    if not layer.weighted:
+        raise ValueError(f"layer {layer.name}: {layer.op} has no weight matrix")
+    w = layer.params["weight"]  # conv (O, C/G, kh, kw), dense (out, in): one row per output
+    return w.shape[0], int(np.prod(w.shape[1:]))
 
 
 def _divisors(n: int) -> list[int]:
@@ -93,16 +92,22 @@ def parse_folding(obj: dict, net: Network) -> dict[str, LayerFolding]:
     return folding
 
 
-def load_folding(path: str | Path, net: Network) -> dict[str, LayerFolding]:
+def read_json_object(path: str | Path, what: str, shape: str) -> dict:
+    """A JSON object from ``path``; a missing file, bad JSON or another JSON value is one HiltError line
+    naming ``what`` the file should be and its ``shape``."""
     try:
         obj = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise HiltError(f"{path}: no such folding file") from None
+        raise HiltError(f"{path}: no such {what} file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise HiltError(f"{path}: not a JSON folding file ({e})") from None
+        raise HiltError(f"{path}: not a JSON {what} file ({e})") from None
     if not isinstance(obj, dict):
-        raise HiltError(f"{path}: a folding file is a JSON object of layer -> {{pe, simd}}")
-    return parse_folding(obj, net)
+        raise HiltError(f"{path}: a {what} file is a JSON object of {shape}")
+    return obj
+
+
+def load_folding(path: str | Path, net: Network) -> dict[str, LayerFolding]:
+    return parse_folding(read_json_object(path, "folding", "layer -> {pe, simd}"), net)
 
 
 def folding_to_json(folding: dict[str, LayerFolding]) -> dict:

@@ -31,10 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..ops import OPS, WEIGHTED_OPS, op_of  # noqa: F401 (OPS, WEIGHTED_OPS: derived from the op modules)
 from .sources import ParamSources
-
-OPS = ("conv", "dense", "relu", "maxpool", "avgpool", "lrn", "flatten", "softmax")
-WEIGHTED_OPS = ("conv", "dense")
 
 
 def pool_out_size(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
@@ -45,6 +43,15 @@ def pool_out_size(size: int, kernel: int, stride: int, pad_begin: int, pad_end: 
     if ceil_mode and (n - 1) * stride >= size + pad_begin:
         n -= 1  # ONNX/torch: the last window must start inside the input or left padding
     return n
+
+
+def padded_hw(layer: "Layer", in_hw: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Rows and columns a window sweep covers: the input with its padding, and any ceil-mode overhang."""
+    h, w = in_hw or layer.in_shape[1:]
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = layer.attrs["kernel"], layer.attrs["stride"], layer.attrs["pads"]
+    ceil = bool(layer.attrs.get("ceil_mode", False))
+    ho, wo = pool_out_size(h, kh, sh, pt, pb, ceil), pool_out_size(w, kw, sw, pl, pr, ceil)
+    return max(h + pt + pb, (ho - 1) * sh + kh), max(w + pl + pr, (wo - 1) * sw + kw)
 
 
 @dataclass
@@ -60,7 +67,7 @@ class Layer:
 
     @property
     def weighted(self) -> bool:
-        return self.op in WEIGHTED_OPS
+        return op_of(self).weighted
 
     @property
     def param_count(self) -> int:
@@ -69,32 +76,11 @@ class Layer:
     @property
     def macs(self) -> int:
         """Multiply-accumulates per sample (weighted layers only; pools and LRN count 0)."""
-        if self.op == "conv":
-            o, i_g, kh, kw = self.params["weight"].shape
-            return int(o * i_g * kh * kw * self.out_shape[1] * self.out_shape[2])
-        if self.op == "dense":
-            return int(self.params["weight"].size)
-        return 0
+        return op_of(self).macs(self)
 
     def expected_out_shape(self) -> tuple[int, ...]:
         """Output shape derived from in_shape and attrs; used to validate built networks."""
-        a = self.attrs
-        if self.op in ("relu", "lrn", "softmax"):
-            return tuple(self.in_shape)
-        if self.op == "flatten":
-            return (int(np.prod(self.in_shape)),)
-        if self.op == "dense":
-            return (self.params["weight"].shape[0],)
-        c, h, w = self.in_shape
-        kh, kw = a["kernel"]
-        sh, sw = a["stride"]
-        pt, pl, pb, pr = a["pads"]
-        ceil = bool(a.get("ceil_mode", False))
-        ho = pool_out_size(h, kh, sh, pt, pb, ceil)
-        wo = pool_out_size(w, kw, sw, pl, pr, ceil)
-        if self.op == "conv":
-            c = self.params["weight"].shape[0]
-        return (c, ho, wo)
+        return tuple(op_of(self).out_shape(self))
 
 
 @dataclass
@@ -122,7 +108,7 @@ class Network:
 
     @property
     def has_softmax(self) -> bool:
-        return bool(self.layers) and self.layers[-1].op == "softmax"
+        return bool(self.layers) and op_of(self.layers[-1]).last_only
 
     def weighted_layers(self) -> list[Layer]:
         return [layer for layer in self.layers if layer.weighted]
@@ -153,11 +139,12 @@ class Network:
         for i, layer in enumerate(self.layers):
             if layer.op not in OPS:
                 raise ValueError(f"layer {layer.name}: unknown op {layer.op}")
+            last_only = op_of(layer).last_only
             if tuple(layer.in_shape) != shape:
                 raise ValueError(f"layer {layer.name}: in_shape {layer.in_shape} != {shape}")
             expected = layer.expected_out_shape()
             if tuple(layer.out_shape) != expected:
                 raise ValueError(f"layer {layer.name}: out_shape {layer.out_shape} != {expected}")
-            if layer.op == "softmax" and i != len(self.layers) - 1:
-                raise ValueError(f"layer {layer.name}: softmax is only supported as the last layer")
+            if last_only and i != len(self.layers) - 1:
+                raise ValueError(f"layer {layer.name}: {layer.op} is only supported as the last layer")
             shape = tuple(layer.out_shape)

@@ -13,14 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Network
+from ..ops import REGISTRY, op_of
 from ..reference import layers as ref_layers
 from ..reference import run, softmax_cross_entropy
 from .formats import ACC_BITS, ERR_BITS, GRAD_BITS, Format, frac_for
 from .qmodel import QLayer, QModel
 
-PASS_THROUGH = ("relu", "maxpool", "avgpool", "flatten", "softmax")
+PASS_THROUGH = tuple(n for n, o in REGISTRY.items() if o.keeps_format)
 LUT_SIZE = 1024  # LRN: entries of the (bias + alpha/size * S)**-beta table (one BRAM18 of 16-bit words)
-ERR_PASS_THROUGH = ("relu", "maxpool", "avgpool", "flatten")  # backward never grows an error through these
+ERR_PASS_THROUGH = tuple(n for n, o in REGISTRY.items() if o.error_keeps_format)
 GRAD_HEADROOM = 4.0  # weight gradients grow as training moves away from the calibration point
 
 
@@ -68,6 +69,16 @@ def _float_pass(net: Network, x, labels, stats: _Stats):
     stats.update(acts, errs, grads)
 
 
+CALIBRATION_IMAGES = 1000  # every command and experiment calibrates on this many training images
+
+
+def calibrate_on(net: Network, ds, bits: int = 8, images: int = CALIBRATION_IMAGES) -> QModel:
+    """The one quantization entry point of the commands and experiments: formats from the first ``images``
+    images of the training set ``ds`` and their labels (which set the error and gradient formats), so a
+    model quantizes the same whichever command asks."""
+    return quantize(net, ds.x[:images], bits=bits, labels=ds.y[:images])
+
+
 def quantize(net: Network, x: np.ndarray, bits: int = 8, labels: np.ndarray | None = None,
              chunk: int = 256, seed: int = 0) -> QModel:
     """Calibrate formats for ``net`` on images ``x`` and return the integer model."""
@@ -84,11 +95,11 @@ def quantize(net: Network, x: np.ndarray, bits: int = 8, labels: np.ndarray | No
 def _act_formats(net: Network, bits: int, amax: list[float]) -> list[Format]:
     fmts = [Format(bits, frac_for(amax[0], bits))]
     for i, layer in enumerate(net.layers):
-        if layer.op in PASS_THROUGH:
+        if op_of(layer).keeps_format:
             fmts.append(fmts[-1])
         else:
             nxt = net.layers[i + 1] if i + 1 < len(net.layers) else None
-            m = amax[i + 2] if nxt is not None and nxt.op == "relu" else amax[i + 1]
+            m = amax[i + 2] if nxt is not None and op_of(nxt).fuses else amax[i + 1]  # a fused ReLU's range
             fmts.append(Format(bits, frac_for(m, bits)))
     return fmts
 
@@ -99,8 +110,8 @@ def _err_formats(net: Network, emax: list[float]) -> list[Format]:
     body = len(net.layers) - (1 if net.has_softmax else 0)
     fmts[body] = Format(ERR_BITS, frac_for(emax[body], ERR_BITS))
     for i in range(body - 1, -1, -1):
-        op = net.layers[i].op
-        fmts[i] = fmts[i + 1] if op in ERR_PASS_THROUGH else Format(ERR_BITS, frac_for(emax[i], ERR_BITS))
+        keep = op_of(net.layers[i]).error_keeps_format
+        fmts[i] = fmts[i + 1] if keep else Format(ERR_BITS, frac_for(emax[i], ERR_BITS))
     return fmts
 
 
@@ -119,13 +130,13 @@ def _build(net: Network, bits: int, stats: _Stats) -> QModel:
             g = stats.grads.get(layer.name, {})
             q.grad_fmt = Format(GRAD_BITS, frac_for(GRAD_HEADROOM * g.get("weight", 0.0), GRAD_BITS))
             q.bias_grad_fmt = Format(GRAD_BITS, frac_for(GRAD_HEADROOM * g.get("bias", 0.0), GRAD_BITS))
-        elif layer.op == "lrn":
-            _lrn_table(q, layer.attrs, stats.acts[i])
+        else:
+            op_of(layer).calibrate(q, layer, stats.acts[i])
         layers.append(q)
     return QModel(net, bits, layers, efmt[len(net.layers) - (1 if net.has_softmax else 0)])
 
 
-def _lrn_table(q: QLayer, a: dict, in_max: float) -> None:
+def lrn_table(q: QLayer, a: dict, in_max: float) -> None:
     """LRN as hardware does it: S = sum of squared ints over the channel window (frac 2*f_in), an index
     S >> lut_shift into a table of (bias + alpha/size * S)**-beta, one multiply, one requantize."""
     f_in = q.in_fmt.frac

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import HiltError
-from ..ir import Network
+from ..ir import Layer, Network
 from .formats import ACC_BITS, Format
 
 FORMAT_VERSION = 1
@@ -50,6 +50,7 @@ class QLayer:
     err_in_fmt: Format | None = None
     grad_fmt: Format | None = None
     bias_grad_fmt: Format | None = None
+    layer: Layer | None = field(default=None, repr=False, compare=False)  # the IR layer it implements (QModel links)
 
     def header(self) -> dict:
         fmts = {k: getattr(self, k).to_json() for k in ("in_fmt", "out_fmt", "w_fmt", "lut_fmt", "err_in_fmt",
@@ -69,6 +70,20 @@ class QModel:
     layers: list[QLayer]
     err_out_fmt: Format | None = None  # error at the logits (host: softmax - one-hot, not divided by N)
 
+    def __post_init__(self):
+        self._link()
+
+    def _link(self) -> None:
+        """Each QLayer refers to the IR layer it implements (the network's layer of the same position)."""
+        for ql, layer in zip(self.layers, self.network.layers):
+            if ql.name != layer.name:
+                raise HiltError(f"quantized layer {ql.name} does not match network layer {layer.name}")
+            ql.layer = layer
+
+    def pairs(self) -> list[tuple[QLayer, Layer]]:
+        """(QLayer, Layer) of every layer the integer pipeline runs."""
+        return [(ql, ql.layer) for ql in self.compute_layers()]
+
     @property
     def acc_bits(self) -> int:
         return ACC_BITS[self.bits]
@@ -83,7 +98,7 @@ class QModel:
 
     def compute_layers(self) -> list[QLayer]:
         """The layers the integer pipeline runs: all but a final softmax (the host applies it)."""
-        return self.layers[:-1] if self.layers[-1].op == "softmax" else self.layers
+        return self.layers[:-1] if self.network.has_softmax else self.layers
 
     def layer(self, name: str) -> QLayer:
         return next(q for q in self.layers if q.name == name)
@@ -96,6 +111,7 @@ class QModel:
                 q.arrays["weight"] = q.w_fmt.to_int(p["weight"])
                 q.arrays["bias"] = Format(self.acc_bits, q.in_fmt.frac + q.w_fmt.frac).to_int(p["bias"])
         self.network = self.network.with_params(params)
+        self._link()
         return self
 
     def summary(self) -> str:

@@ -1,0 +1,34 @@
+"""dense: ONNX Gemm / MatMul + Add; weight (out, in), bias (out,)."""
+
+from __future__ import annotations
+
+from .base import Linear
+
+
+class Dense(Linear):
+    name = "dense"
+
+    def out_shape(self, layer):
+        return (layer.params["weight"].shape[0],)
+
+    def macs(self, layer):
+        return int(layer.params["weight"].size)
+
+    def forward(self, layer, x):
+        return x @ layer.params["weight"].T + layer.params["bias"]
+
+    def backward(self, layer, x, y, dy, need_dx=True):
+        w = layer.params["weight"]
+        return (dy @ w if need_dx else None), {"weight": dy.T @ x, "bias": dy.sum(axis=0)}
+
+    def hls_error_unit(self, layer, n, e, e_in, z, err, shift, err_bits, acc_bits):
+        """(config structs, calls) of the error unit: the dense kernel on the transposed matrix (_t), folded
+        as the plan's (tied) err unit."""
+        rows, cols = layer.params["weight"].shape
+        structs = [{"name": f"{n}_t", "fields": [("O", cols), ("G", 1), ("K", rows), ("PE", err.pe),
+                                                 ("SIMD", err.simd), ("BITS", err_bits), ("ACC_BITS", acc_bits),
+                                                 ("SHIFT", shift)]}]
+        return structs, [f"hilt::dense<{n}_t_p, wgt_t>({e}, {e_in}, {n}_wt, zeros)"]
+
+
+OP = Dense()

@@ -1,0 +1,119 @@
+"""The hardware plan: one object from the search to the generated code, and the C simulation's loop
+counts against the performance model's figures for that plan."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from hilt import golden
+from hilt.codegen import compile_project
+from hilt.codegen.csim import run, run_backward
+from hilt.dse import Space, load_board, search
+from hilt.dse.perf import plan_performance, unit_work
+from hilt.errors import HiltError
+from hilt.ir import Layer, Network
+from hilt.plan import HLS, MODEL, Folding, HardwarePlan, default_plan, make_plan
+from hilt.quant import quantize
+
+
+def _net(rng) -> Network:
+    w = lambda *s: (rng.standard_normal(s) * 0.3).astype(np.float32)  # noqa: E731
+    layers = [Layer("c1", "conv", (2, 11, 10), (4, 5, 5), {"kernel": (3, 3), "stride": (2, 2), "pads": (1, 0, 0, 1),
+                                                          "groups": 1}, {"weight": w(4, 2, 3, 3), "bias": w(4)}),
+              Layer("r1", "relu", (4, 5, 5), (4, 5, 5)),
+              Layer("c2", "conv", (4, 5, 5), (6, 2, 2), {"kernel": (3, 2), "stride": (2, 3), "pads": (1, 1, 0, 0),
+                                                         "groups": 2}, {"weight": w(6, 2, 3, 2), "bias": w(6)}),
+              Layer("p1", "maxpool", (6, 2, 2), (6, 1, 1), {"kernel": (2, 2), "stride": (2, 2), "pads": (0, 0, 0, 0),
+                                                            "ceil_mode": False}),
+              Layer("f", "flatten", (6, 1, 1), (6,)),
+              Layer("d", "dense", (6,), (4,), {}, {"weight": w(4, 6), "bias": w(4)})]
+    net = Network("planned", "x", (2, 11, 10), layers)
+    net.validate()
+    return net
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """An inference plan searched for the HLS target, the project generated from it (with its backward
+    pipeline), and its quantized model."""
+    rng = np.random.default_rng(5)
+    net = _net(rng)
+    x = rng.random((3, *net.input_shape), dtype=np.float32)
+    labels = rng.integers(0, 4, len(x))
+    q = quantize(net, x, labels=labels)
+    result = search(Space(net, load_board("zcu104"), 200.0, "infer", target=HLS), 0.8)
+    out = tmp_path_factory.mktemp("plan") / "p"
+    manifest = compile_project(q, out, plan=result.chosen.plan)
+    return net, q, x, labels, result.chosen, out, manifest
+
+
+@pytest.fixture(scope="module")
+def trained(searched, tmp_path_factory):
+    """A training plan with every forward and error unit folded, and its project."""
+    net, q, x, labels, *_ = searched
+    plan = make_plan(net, {("c1", "fwd"): Folding(2, 9), ("c2", "fwd"): Folding(3, 2), ("c2", "err"): Folding(2, 3),
+                           ("d", "fwd"): Folding(2, 3)}, target=HLS, mode="train", bits=q.bits, acc_bits=q.acc_bits)
+    out = tmp_path_factory.mktemp("plan") / "t"
+    compile_project(q, out, plan=plan)
+    return plan, out
+
+
+def test_the_searched_plan_is_what_params_h_states(searched):
+    """The walk of one parameter: the search's chosen PE of every unit, through the plan, into params.h."""
+    net, q, _, _, chosen, out, manifest = searched
+    params = (out / f"{manifest['name']}_params.h").read_text()
+    plan = chosen.plan
+    assert HardwarePlan.from_json(json.loads(json.dumps(plan.to_json()))) == plan
+    assert manifest["plan"] == plan.to_json()
+    assert any(u.pe > 1 for lp in plan.layers for u in lp.units)  # the search folded something
+    for lp in plan.layers:
+        for u in lp.units:
+            struct = lp.name if u.kind == "fwd" else f"{lp.name}_{'t' if u.storage == 'tied' else 'e'}"
+            if u.kind == "grad" or (u.kind == "err" and lp.name == "c1"):
+                continue
+            body = re.search(rf"struct {struct}_p {{(.*?)}};", params, re.S).group(1)
+            assert re.search(rf"PE = {u.pe};", body) and re.search(rf"SIMD = {u.simd};", body), (lp.name, u.kind)
+    ii = re.search(r"II_CYCLES = (\d+);", params).group(1)
+    assert int(ii) == plan_performance(net, plan).ii_cycles == chosen.perf.ii_cycles
+
+
+def test_csim_loop_counts_equal_the_performance_model(searched, trained):
+    """Per sample, every forward and error unit's window/vector reads and MVAU fold steps in the C
+    simulation equal ``unit_work`` for the plan (one value per beat)."""
+    net, q, x, labels, *_ = searched
+    plan, out = trained
+    n = len(x)
+    trips: dict = {}
+    x_int = golden.quantize_input(q, x)
+    taps = run(out, x_int, "train_forward", trips=trips)
+    checked = 0
+    for layer in net.weighted_layers():
+        stream, compute = unit_work(layer, plan.units()[(layer.name, "fwd")], "fwd", "value")
+        assert trips[(f"{layer.name}_p", "stream")] == n * stream, layer.name
+        assert trips[(f"{layer.name}_p", "compute")] == n * compute, layer.name
+        checked += 1
+    trips.clear()
+    ref = golden.run(q, x_int)
+    run_backward(out, ref, golden.error_at_logits(q, ref[-1], labels), trips=trips)
+    for layer in net.weighted_layers()[1:]:
+        err = plan.layer(layer.name).unit("err").folding
+        assert err.pe > 1 and err.simd > 1
+        stream, compute = unit_work(layer, err, "err", "value")
+        struct = f"{layer.name}_{'e' if layer.op == 'conv' else 't'}_p"
+        assert trips[(struct, "stream")] == n * stream, layer.name
+        assert trips[(struct, "compute")] == n * compute, layer.name
+        checked += 1
+    assert checked == 5
+    assert all(np.array_equal(a, b) for a, b in zip(taps, ref))
+
+
+def test_compile_refuses_a_plan_the_hls_kernels_do_not_build(searched, tmp_path, rng):
+    net, q, *_ = searched
+    plan = default_plan(net, target=MODEL, mode="train", bits=8, acc_bits=32)
+    with pytest.raises(HiltError, match="does not build.*--target hls"):
+        compile_project(q, tmp_path / "m", plan=plan)
+    assert not (tmp_path / "m").exists()
