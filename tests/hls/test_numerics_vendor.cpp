@@ -1,5 +1,5 @@
-// numerics.h on cases from stdin, one result per line, for the pytest driver to compare with the golden
-// model's numerics (sw/hilt/quant/formats.py):
+// numerics.h on cases from stdin (with the shim or, -DHILT_VENDOR_HEADERS, Xilinx's ap_int), one result per line,
+// for the pytest driver to compare with the golden model's numerics (sw/hilt/quant/formats.py):
 //   R v s        shift_round(v, s)
 //   S v bits     saturate(v, bits)
 //   W v bits     wrap(v, bits)
