@@ -47,3 +47,23 @@ def trained_q(trained_lenet5, mnist_splits):
     from hilt.quant import quantize
 
     return quantize(trained_lenet5, mnist_splits[0].x[:500], labels=mnist_splits[0].y[:500])
+
+
+def strided_net(rng, name: str, classes: int):
+    """conv (stride 2, asymmetric padding) -> relu -> grouped conv (strides 2, 3) -> maxpool -> flatten ->
+    dense: every corner of the error propagation, small enough for C simulation; weights drawn from rng."""
+    from hilt.ir import Layer, Network
+
+    w = lambda *s: (rng.standard_normal(s) * 0.3).astype(np.float32)  # noqa: E731
+    layers = [Layer("c1", "conv", (2, 11, 10), (4, 5, 5), {"kernel": (3, 3), "stride": (2, 2), "pads": (1, 0, 0, 1),
+                                                          "groups": 1}, {"weight": w(4, 2, 3, 3), "bias": w(4)}),
+              Layer("r1", "relu", (4, 5, 5), (4, 5, 5)),
+              Layer("c2", "conv", (4, 5, 5), (6, 2, 2), {"kernel": (3, 2), "stride": (2, 3), "pads": (1, 1, 0, 0),
+                                                         "groups": 2}, {"weight": w(6, 2, 3, 2), "bias": w(6)}),
+              Layer("p1", "maxpool", (6, 2, 2), (6, 1, 1), {"kernel": (2, 2), "stride": (2, 2), "pads": (0, 0, 0, 0),
+                                                            "ceil_mode": False}),
+              Layer("f", "flatten", (6, 1, 1), (6,)),
+              Layer("d", "dense", (6,), (classes,), {}, {"weight": w(classes, 6), "bias": w(classes)})]
+    net = Network(name, "x", (2, 11, 10), layers)
+    net.validate()
+    return net

@@ -15,6 +15,8 @@ from hilt.codegen.csim import run_backward
 from hilt.ir.folding import LayerFolding
 from hilt.quant import quantize
 
+from conftest import strided_net
+
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="C simulation needs g++")
 
 
@@ -85,20 +87,7 @@ def test_grouped_strided_padded_pools_and_lrn_csim_equal_golden(tmp_path, rng):
 
 def test_strided_grouped_padded_conv_backward_equals_golden(tmp_path, rng):
     """Error propagation by zero insertion + rotated weights, with stride, asymmetric padding and groups."""
-    from hilt.ir import Layer, Network
-
-    w = lambda *s: (rng.standard_normal(s) * 0.3).astype(np.float32)  # noqa: E731
-    layers = [Layer("c1", "conv", (2, 11, 10), (4, 5, 5), {"kernel": (3, 3), "stride": (2, 2), "pads": (1, 0, 0, 1),
-                                                          "groups": 1}, {"weight": w(4, 2, 3, 3), "bias": w(4)}),
-              Layer("r1", "relu", (4, 5, 5), (4, 5, 5)),
-              Layer("c2", "conv", (4, 5, 5), (6, 2, 2), {"kernel": (3, 2), "stride": (2, 3), "pads": (1, 1, 0, 0),
-                                                         "groups": 2}, {"weight": w(6, 2, 3, 2), "bias": w(6)}),
-              Layer("p1", "maxpool", (6, 2, 2), (6, 1, 1), {"kernel": (2, 2), "stride": (2, 2), "pads": (0, 0, 0, 0),
-                                                            "ceil_mode": False}),
-              Layer("f", "flatten", (6, 1, 1), (6,)),
-              Layer("d", "dense", (6,), (3,), {}, {"weight": w(3, 6), "bias": w(3)})]
-    net = Network("strided", "x", (2, 11, 10), layers)
-    net.validate()
+    net = strided_net(rng, "strided", classes=3)
     x = rng.random((5, 2, 11, 10), dtype=np.float32)
     labels = rng.integers(0, 3, 5)
     q = quantize(net, x, labels=labels)

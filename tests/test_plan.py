@@ -15,25 +15,10 @@ from hilt.codegen.csim import run, run_backward
 from hilt.dse import Space, load_board, search
 from hilt.dse.perf import plan_performance, unit_work
 from hilt.errors import HiltError
-from hilt.ir import Layer, Network
 from hilt.plan import HLS, MODEL, Folding, HardwarePlan, default_plan, make_plan
 from hilt.quant import quantize
 
-
-def _net(rng) -> Network:
-    w = lambda *s: (rng.standard_normal(s) * 0.3).astype(np.float32)  # noqa: E731
-    layers = [Layer("c1", "conv", (2, 11, 10), (4, 5, 5), {"kernel": (3, 3), "stride": (2, 2), "pads": (1, 0, 0, 1),
-                                                          "groups": 1}, {"weight": w(4, 2, 3, 3), "bias": w(4)}),
-              Layer("r1", "relu", (4, 5, 5), (4, 5, 5)),
-              Layer("c2", "conv", (4, 5, 5), (6, 2, 2), {"kernel": (3, 2), "stride": (2, 3), "pads": (1, 1, 0, 0),
-                                                         "groups": 2}, {"weight": w(6, 2, 3, 2), "bias": w(6)}),
-              Layer("p1", "maxpool", (6, 2, 2), (6, 1, 1), {"kernel": (2, 2), "stride": (2, 2), "pads": (0, 0, 0, 0),
-                                                            "ceil_mode": False}),
-              Layer("f", "flatten", (6, 1, 1), (6,)),
-              Layer("d", "dense", (6,), (4,), {}, {"weight": w(4, 6), "bias": w(4)})]
-    net = Network("planned", "x", (2, 11, 10), layers)
-    net.validate()
-    return net
+from conftest import strided_net
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +26,7 @@ def searched(tmp_path_factory):
     """An inference plan searched for the HLS target, the project generated from it (with its backward
     pipeline), and its quantized model."""
     rng = np.random.default_rng(5)
-    net = _net(rng)
+    net = strided_net(rng, "planned", classes=4)
     x = rng.random((3, *net.input_shape), dtype=np.float32)
     labels = rng.integers(0, 4, len(x))
     q = quantize(net, x, labels=labels)

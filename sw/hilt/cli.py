@@ -34,6 +34,8 @@ COMMAND_MODULES = (
     "hilt.commands.training",  # train, quantize, eval
     "hilt.dse.command",        # dse
     "hilt.codegen.command",    # compile, csim
+    "hilt.build.command",      # build
+    "hilt.rtl.command",        # rtlsim
     "hilt.commands.chip",      # sweep, finetune, faults, profile
 )
 

@@ -21,8 +21,9 @@ def load_network(spec: str) -> Network:
 
 
 def load_splits(spec: str, net):
-    """(train, held_out) data sets of ``spec``, fitted to the network's input shape."""
+    """(train, held_out) data sets of ``spec``, fitted to the network's input shape (an image folder is
+    decoded straight to it)."""
     from . import data
 
-    train_ds, test_ds = data.load_splits(spec)
+    train_ds, test_ds = data.load_splits(spec, shape=net.input_shape)
     return data.fit_to(train_ds, net.input_shape), data.fit_to(test_ds, net.input_shape)

@@ -77,7 +77,7 @@ class Emulator(Accelerator):
         else:
             w, bias = self.weights[ql.name], ql.arrays["bias"]
             self.counters.macs += layer.macs * len(x)
-            depth = settle_depth(self.chip, self._clock, self.chip.lane_factors(ql.name, w.shape[0]), q.acc_bits)
+            depth = settle_depth(self.chip, self._clock, self.lane_factors(ql, layer, w.shape[0]), q.acc_bits)
             seu = self.faults.seu_acc_rate > 0
             if not can_fail(depth, q.acc_bits).any():  # no lane can fail at this clock: the golden datapath
                 acc = linear(layer, x, w, -ql.in_fmt.qmin)
@@ -96,6 +96,10 @@ class Emulator(Accelerator):
                 self.counters.seu_flips += n
             y = requantize(acc, ql.shift, q.bits)
         return self._act_seu(y, layer, ql, call)
+
+    def lane_factors(self, ql: QLayer, layer: Layer, outputs: int) -> np.ndarray:
+        """Relative delay of the MAC lane computing each output channel (here: one lane per channel)."""
+        return self.chip.lane_factors(ql.name, outputs)
 
     def _act_seu(self, y: np.ndarray, layer: Layer, ql: QLayer, call: int) -> np.ndarray:
         """Transient upsets in a layer's output word (the activation registers)."""

@@ -24,9 +24,15 @@ def register(sub) -> None:
                    help="the hardware plan: a `hilt dse --target hls --json` report (its chosen plan), a plan, or "
                         "per-layer {pe, simd} of the forward units (--folding: the same)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
+    p.add_argument("--rtl", action="store_true", help="also write the RTL twin (SystemVerilog, DIR/rtl) for "
+                                                      "`hilt rtlsim`, with the same folding")
     add_data_argument(p)
-    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
-                   help=f"calibration images (default {CALIBRATION_IMAGES}, as every command)")
+    p.add_argument("--calib", type=positive_int,
+                   help=f"calibration images (default {CALIBRATION_IMAGES}, as every command; the layer-sequential "
+                        "engine takes fewer for big models, at most 4 GMAC of float work)")
+    from ..engine.command import add_engine_argument
+
+    add_engine_argument(p)
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("csim", help="compile a generated project with g++ and compare it with the golden model",
@@ -54,16 +60,32 @@ def load_quantized(spec: str, data: str, bits: int, calib: int):
 def cmd_compile(args) -> int:
     from ..dse.boards import load_board
     from ..plan import HLS, load_plan
+    from ..quant.calibrate import CALIBRATION_IMAGES
     from .project import compile_project
 
+    if args.engine != "streaming":
+        from ..engine.command import compile_engine
+
+        done = compile_engine(args)
+        if done is not None:
+            return done
     board = load_board(args.board)
     board.check_clock(args.freq)
-    q = load_quantized(args.model, args.data, args.bits, args.calib)
+    q = load_quantized(args.model, args.data, args.bits, args.calib or CALIBRATION_IMAGES)
     plan = None
     if args.folding:
         plan = load_plan(args.folding, q.network, target=HLS, mode="train" if q.err_out_fmt else "infer",
                          bits=q.bits, acc_bits=q.acc_bits, freq_mhz=args.freq, board=board.key)
     manifest = compile_project(q, args.output, board, args.freq, plan=plan, source=args.model)
+    if args.rtl:
+        from ..plan import HardwarePlan
+        from ..rtl.design import write_rtl
+
+        # the twin is rendered from the plan the HLS project was generated from (its forward units)
+        manifest["rtl"] = write_rtl(q, Path(args.output) / "rtl", HardwarePlan.from_json(manifest["plan"]),
+                                    board.dma_width_bits, manifest["name"], args.model)
+        path = Path(args.output) / "manifest.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "rtl": manifest["rtl"]}, indent=2) + "\n")
     q.save(Path(args.output) / "qmodel.npz")
     print(f"wrote {args.output}: {len(manifest['layers'])} layers, top {manifest['top']}, "
           f"{board.name} at {args.freq:g} MHz (generated in {manifest['seconds']:.2f} s)")

@@ -46,7 +46,8 @@ MEMORIES = {"bram": 0, "uram": 1, "lutram": 2, "deferred": 3, "tied": 4}  # the 
 BACKWARD_OPS = HLS_BACKWARD_OPS  # ops with a BP kernel (hilt.ops: hls_backward)
 
 
-def _c_name(name: str) -> str:
+def c_name(name: str) -> str:
+    """A layer or model name as a C identifier (also the RTL twin's module and signal names)."""
     out = "".join(ch if ch.isalnum() else "_" for ch in name)
     return out if out[0].isalpha() else "l_" + out
 
@@ -64,11 +65,11 @@ def hwc_columns(weight: np.ndarray, in_shape) -> np.ndarray:
 def _init_context(q: QModel) -> list[dict]:
     """Initial values for the weights header: the stored integers, dense columns in stream order."""
     out = []
-    for ql, layer, src in _weighted(q):
+    for ql, layer, src in weighted_pairs(q):
         w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
         if src is not None:
             w = hwc_columns(w, src)
-        name = _c_name(layer.name)
+        name = c_name(layer.name)
         out.append({"name": name, "macro": name.upper(), "rows": w.shape[0], "cols": w.shape[1],
                     "hwc": src is not None, "weight": w.reshape(-1).tolist(),
                     "bias": [f"{int(b)}LL" for b in ql.arrays["bias"]]})
@@ -79,7 +80,7 @@ def weight_arrays(q: QModel) -> list[np.ndarray]:
     """The MODE_LOAD_WEIGHTS sections' values: per conv/dense layer O x K weights (dense columns in stream
     order), then its O biases."""
     parts = []
-    for ql, layer, src in _weighted(q):
+    for ql, layer, src in weighted_pairs(q):
         w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
         if src is not None:
             w = hwc_columns(w, src)
@@ -90,19 +91,20 @@ def weight_arrays(q: QModel) -> list[np.ndarray]:
 def stream_weights(q: QModel, beat_bits_: int = 128) -> np.ndarray:
     """The MODE_LOAD_WEIGHTS stream as bytes (the interface's sections at ``beat_bits_``-bit beats)."""
     blocks = [interface.WeightBlock(layer.name, int(np.prod(ql.arrays["weight"].shape)), q.bits,
-                                    int(ql.arrays["weight"].shape[0]), bias_bits(q.bits)) for ql, layer, _ in _weighted(q)]
+                                    int(ql.arrays["weight"].shape[0]), bias_bits(q.bits)) for ql, layer, _ in weighted_pairs(q)]
     ins, _ = interface.layout(interface.Mode.LOAD_WEIGHTS, [], blocks, 0)
     return interface.pack_sections(ins, weight_arrays(q), beat_bits_)
 
 
 def _flattened_from(q: QModel) -> list:
     """Per layer: the map shape a dense layer's input was flattened from (None otherwise)."""
-    by_name = {layer.name: src for _, layer, src in _weighted(q)}
+    by_name = {layer.name: src for _, layer, src in weighted_pairs(q)}
     return [by_name.get(layer.name) for layer in q.network.layers[: len(q.compute_layers())]]
 
 
-def _weighted(q: QModel):
-    """(QLayer, Layer, CHW shape the dense layer's input was flattened from, or None)."""
+def weighted_pairs(q: QModel):
+    """Per conv/dense layer: (QLayer, Layer, CHW shape the dense layer's input was flattened from, or None);
+    the weight-stream order every implementation loads."""
     flat_from = None
     out = []
     for ql, layer in q.pairs():
@@ -236,14 +238,19 @@ def project_plan(q: QModel, board=None, freq_mhz: float = 200.0, folding: dict[s
         return default_plan(net, folding, target=HLS, mode=mode, bits=q.bits, acc_bits=q.acc_bits,
                             freq_mhz=freq_mhz, board=getattr(board, "key", "generic"))
     check_plan(net, plan)
+    check_hls_builds(plan)
+    if plan.bits != q.bits:
+        raise HiltError(f"the plan is for {plan.bits}-bit operands, the model is quantized to {q.bits} bits")
+    return plan
+
+
+def check_hls_builds(plan: HardwarePlan) -> None:
+    """Refuse a plan asking for what the generated HLS does not build (a model-target plan's URAM, ppc > 1 ...)."""
     unbuilt = plan.unbuilt(HLS)
     if unbuilt:
         raise HiltError(f"the plan ({plan.target} target) asks for what the generated HLS does not build: "
                         f"{'; '.join(unbuilt[:4])}{' ...' if len(unbuilt) > 4 else ''}; search with "
                         f"`hilt dse --target hls`")
-    if plan.bits != q.bits:
-        raise HiltError(f"the plan is for {plan.bits}-bit operands, the model is quantized to {q.bits} bits")
-    return plan
 
 
 def _has_backward(q: QModel) -> bool:
@@ -273,13 +280,13 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
     net = q.network
     plan = project_plan(q, board, freq_mhz, folding, plan)
     folding = plan.folding()
-    name = _c_name(name or net.name)
+    name = c_name(name or net.name)
     layers = q.compute_layers()
     ctx_layers = []
     pairs = q.pairs()
     for i, (ql, layer) in enumerate(pairs):  # streams named for what they carry: conv1_in, conv1_out, logits
-        cname = _c_name(layer.name)
-        nxt = _c_name(pairs[i + 1][1].name) + "_in" if i + 1 < len(pairs) else "logits"
+        cname = c_name(layer.name)
+        nxt = c_name(pairs[i + 1][1].name) + "_in" if i + 1 < len(pairs) else "logits"
         ctx = _layer_context(q, ql, layer, plan, cname, f"{cname}_in", f"{cname}_out")
         ctx_layers.append({**ctx, "in_stream": f"{cname}_in", "out_stream": f"{cname}_out", "next_stream": nxt})
     backward = _backward_context(q, ctx_layers, plan) if _has_backward(q) else None

@@ -23,12 +23,27 @@ F_SAFE_DEFAULT = 200.0
 
 # ---- shared options --------------------------------------------------------------------------
 
+def f_safe_arg(text: str) -> float:
+    """--f-safe: a frequency in MHz, or the manifest of an overlay from `hilt build`."""
+    if text.endswith(".json"):
+        import argparse
+
+        from ..build.overlay import f_safe_from_manifest
+
+        try:
+            return f_safe_from_manifest(text)
+        except HiltError as err:  # argparse reports it as a usage error (exit 2)
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return float(text)
+
+
 def add_chip_arguments(p) -> None:
     g = p.add_argument_group("virtual chip")
     g.add_argument("--chip-seed", type=int, default=0, help="which die: per-lane delays and fault map (default 0)")
     g.add_argument("--temp", type=float, default=25.0, metavar="C", help="junction temperature (default 25)")
-    g.add_argument("--f-safe", type=float, default=F_SAFE_DEFAULT, metavar="MHZ",
-                   help=f"timing-closed frequency of the design (default {F_SAFE_DEFAULT:g})")
+    g.add_argument("--f-safe", type=f_safe_arg, default=F_SAFE_DEFAULT, metavar="MHZ|manifest.json",
+                   help=f"timing-closed frequency of the design, or a built overlay's manifest.json (its f_safe "
+                        f"from the Vivado timing report) (default {F_SAFE_DEFAULT:g})")
     g.add_argument("--chip", metavar="CHIP.json", help="a chip written by `hilt profile fit` (overrides the above)")
 
 
@@ -48,14 +63,28 @@ def chip_from_args(args, seed: int | None = None):
     return Chip(seed=args.chip_seed if seed is None else seed, f_safe_mhz=args.f_safe, temp_c=args.temp)
 
 
-def accelerator_from_args(args, seed: int | None = None):
-    """The backend named by --backend: the virtual chip (emu) or the generated C++ in C simulation (csim)."""
+def accelerator_from_args(args, seed: int | None = None, q=None):
+    """The backend named by --backend: the virtual chip (emu), the generated C++ in C simulation (csim), the
+    RTL twin in Verilator (rtl), or the PYNQ driver on a board or the simulated board (board, simboard; these
+    need ``q`` and load it). ``--engine sequential`` selects the layer-sequential engine's backends."""
     from ..faults import FaultConfig
 
+    if getattr(args, "engine", "streaming") == "sequential":
+        from ..engine.accel import engine_backend
+
+        return engine_backend(getattr(args, "backend", "emu"), chip_from_args(args, seed), FaultConfig())
+    if getattr(args, "backend", "emu") in ("board", "simboard"):
+        from ..board.backend import open_backend
+
+        return open_backend(args.backend, q, chip_from_args(args, seed), FaultConfig(), args.overlay, args.board_file)
     if getattr(args, "backend", "emu") == "csim":
         from ..codegen.accelerator import CSim
 
         return CSim()
+    if getattr(args, "backend", "emu") == "rtl":
+        from ..rtl.accelerator import RTLSim
+
+        return RTLSim()
     from ..accel import Emulator
 
     return Emulator(chip_from_args(args, seed), FaultConfig())
@@ -140,14 +169,17 @@ def save_plot(path, draw) -> None:
 def cmd_sweep(args) -> int:
     _, q, _, test_ds = setup(args)
     chip = chip_from_args(args)
-    points = sweep(q, chip, test_ds, SweepSettings(parse_freqs(args.freq), progress=not args.quiet))
+    accel = accelerator_from_args(args, q=q) if args.backend != "emu" else None
+    points = sweep(q, chip, test_ds, SweepSettings(parse_freqs(args.freq), progress=not args.quiet), accel=accel)
     rows = [[f"{p['freq_mhz']:g}", "hang" if p["hung"] else f"{p['accuracy'] * 100:.2f}%",
-             "-" if p["hung"] else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
+             "-" if p["corrupted_rate"] is None else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
     print(f"chip seed {chip.seed}, {chip.temp_c:g} C: f_safe {chip.f_safe_mhz:g} MHz, hangs above "
           f"{chip.f_crash_mhz:g} MHz; {len(test_ds)} held-out images")
     print(table(rows, ["MHz", "accuracy", "corrupted accumulations"], right={1, 2}))
     result = {"f_safe_mhz": chip.f_safe_mhz, "f_crash_mhz": chip.f_crash_mhz, "chip": chip.to_json(),
-              "model": args.model, "held_out": len(test_ds), "points": points}
+              "model": args.model, "held_out": len(test_ds), "backend": args.backend, "points": points}
+    if hasattr(accel, "status"):
+        result["board"] = accel.status()  # clock requested vs set at each point, the hangs and their recovery
     if args.json:
         write_json(args.json, result)
     if args.plot:
@@ -174,7 +206,7 @@ def cmd_finetune(args) -> int:
         train_ds = train_ds.subset(slice(0, args.train_samples))
     chip = chip_from_args(args)
     other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
-    accels = {key: accelerator_from_args(args, c.seed) for key, c in (("this", chip), ("other", other))}
+    accels = {key: accelerator_from_args(args, c.seed, q=q) for key, c in (("this", chip), ("other", other))}
     settings = FinetuneSettings(args.freq, args.epochs, args.lr, args.batch_size, args.seed, args.checkpoint,
                                 progress=not args.quiet)
     out, result = chip_finetune(q, accels, train_ds, test_ds, settings)
@@ -230,6 +262,12 @@ def cmd_profile_fit(args) -> int:
 
 # ---- registration ----------------------------------------------------------------------------
 
+def add_board_arguments(p) -> None:
+    from ..board.backend import add_arguments
+
+    add_arguments(p)
+
+
 def register(sub) -> None:
     from . import faults
 
@@ -240,14 +278,24 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--freq", default="100:400:25", metavar="MHZ", help="START:STOP:STEP, A,B,C or one value "
                                                                         "(default 100:400:25)")
+    p.add_argument("--backend", choices=("emu", "simboard", "board"), default="emu",
+                   help="emu (the virtual chip), simboard (the PYNQ driver on the simulated board, whose chip is "
+                        "the same virtual chip) or board (a PYNQ board, with --overlay)")
+    add_board_arguments(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("finetune", help="hardware-in-the-loop fine-tuning on the (virtual) chip",
                        description="Fine-tune MODEL with forward passes on the chip at --freq and backward/update on "
                                    "the host; report held-out accuracy before/after on this chip and on another.")
     add_common(p)
-    p.add_argument("--backend", choices=("emu", "csim"), default="emu",
-                   help="accelerator: emu (the virtual chip) or csim (the generated HLS C++ under g++)")
+    p.add_argument("--backend", choices=("emu", "csim", "rtl", "simboard", "board"), default="emu",
+                   help="accelerator: emu (the virtual chip), csim (the generated HLS C++ under g++), rtl (the RTL "
+                        "twin in Verilator: exact, slow), simboard (the PYNQ driver on the simulated board) or "
+                        "board (a PYNQ board, with --overlay)")
+    add_board_arguments(p)
+    p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
+                   help="the accelerator's architecture: the streaming pipeline (default) or the layer-sequential "
+                        "engine (shared VEC x LANE MAC lanes, every layer's output read back from DDR)")
     p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
     p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)

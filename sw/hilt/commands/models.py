@@ -9,7 +9,7 @@ from ..fileio import atomic_path
 from ..loading import load_network
 from .common import load_npy, shape_str, table, write_json
 
-BACKENDS = ("float", "golden", "emu", "csim")
+BACKENDS = ("float", "golden", "emu", "csim", "rtl", "simboard", "board")
 
 
 def register(sub) -> None:
@@ -26,7 +26,7 @@ def register(sub) -> None:
                                    "is checked against; it calibrates on the input batch unless --quantized "
                                    "names a file written by `hilt quantize`. The emu backend runs the golden "
                                    "arithmetic on the virtual chip at --freq, with its timing errors; csim runs the "
-                                   "generated HLS C++ compiled with g++.")
+                                   "generated HLS C++ compiled with g++; rtl runs the RTL twin in Verilator.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--input", required=True, metavar="X.npy", help="NCHW float32 batch (or one CHW sample)")
     p.add_argument("--output", required=True, metavar="Y.npy", help="where to write the outputs")
@@ -36,9 +36,10 @@ def register(sub) -> None:
     p.add_argument("--int", dest="raw_int", action="store_true",
                    help="golden/emu: write the integer logits instead of their float values")
     p.add_argument("--freq", type=float, metavar="MHZ", help="emu: clock of the virtual chip (default: its f_safe)")
-    from .chip import add_chip_arguments
+    from .chip import add_board_arguments, add_chip_arguments
 
     add_chip_arguments(p)
+    add_board_arguments(p)
     p.set_defaults(func=cmd_infer)
 
     p = sub.add_parser("zoo", help="built-in models (list, export to ONNX)",
@@ -114,15 +115,15 @@ def _on_accelerator(q, x, args):
     from ..accel import AcceleratorHang
     from .chip import accelerator_from_args
 
-    accel = accelerator_from_args(args)
+    accel = accelerator_from_args(args, q=q)
     accel.load(q)
     if args.freq:
         accel.set_clock(args.freq)
     try:
         return accel.forward(x).logits
     except AcceleratorHang:
-        raise HiltError(f"the virtual chip hangs at {accel.clock_mhz:g} MHz (above {accel.chip.f_crash_mhz:g} MHz); "
-                        f"lower --freq") from None
+        crash = f" (above {accel.chip.f_crash_mhz:g} MHz)" if hasattr(accel, "chip") else ""
+        raise HiltError(f"the accelerator hangs at {args.freq:g} MHz{crash}; lower --freq") from None
 
 
 def cmd_zoo_list(args) -> int:

@@ -52,11 +52,15 @@ def register(sub) -> None:
     p.add_argument("model", metavar="MODEL")
     add_data_argument(p)
     p.add_argument("--backend", default="float,golden", metavar="LIST",
-                   help="comma-separated: float, golden (default: float,golden)")
+                   help="comma-separated: float, golden, simboard (the PYNQ driver on the simulated board), board "
+                        "(a PYNQ board, with --overlay) (default: float,golden)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
                    help=f"calibration images (default {CALIBRATION_IMAGES})")
     p.add_argument("--json", metavar="FILE", help="write the accuracies as JSON")
+    from ..board.backend import add_arguments as add_board_arguments
+
+    add_board_arguments(p)
     p.set_defaults(func=cmd_eval)
 
 
@@ -105,8 +109,17 @@ def cmd_quantize(args) -> int:
     return 0
 
 
-def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = CALIBRATION_IMAGES) -> dict[str, float]:
-    """Held-out accuracy per backend; the golden model calibrates on training images only."""
+def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = CALIBRATION_IMAGES,
+             overlay: str | None = None, board_file: str = "pynq-z2") -> dict[str, float]:
+    """Held-out accuracy per backend; the integer backends share one model calibrated on training images only."""
+    from functools import cache
+
+    @cache
+    def quantized():
+        from ..quant import calibrate_on
+
+        return calibrate_on(net, train_ds, bits, calib)
+
     results = {}
     for backend in backends:
         if backend == "float":
@@ -115,13 +128,17 @@ def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = CALIB
             results["float"] = evaluate_float(net, test_ds.x, test_ds.y)
         elif backend == "golden":
             from .. import golden
-            from ..quant import calibrate_on
 
-            q = calibrate_on(net, train_ds, bits, calib)
-            pred = golden.predict(q, test_ds.x)
+            pred = golden.predict(quantized(), test_ds.x)
             results[f"golden_int{bits}"] = float(np.mean(pred == test_ds.y))
+        elif backend in ("simboard", "board"):
+            from ..board.backend import open_backend
+            from ..faults import Chip
+
+            accel = open_backend(backend, quantized(), Chip(), overlay=overlay, board_file=board_file)
+            results[backend] = float(np.mean(accel.predict(test_ds.x) == test_ds.y))
         else:
-            raise HiltError(f"--backend {backend}: unknown backend (choose from float, golden)")
+            raise HiltError(f"--backend {backend}: unknown backend (choose from float, golden, simboard, board)")
     return results
 
 
@@ -129,7 +146,8 @@ def cmd_eval(args) -> int:
     net = load_network(args.model)
     train_ds, test_ds = load_splits(args.data, net)
     backends = [b.strip() for b in args.backend.split(",") if b.strip()]
-    results = evaluate(net, backends, train_ds, test_ds, bits=args.bits, calib=args.calib)
+    results = evaluate(net, backends, train_ds, test_ds, bits=args.bits, calib=args.calib, overlay=args.overlay,
+                       board_file=args.board_file)
     rows = [[name, f"{acc * 100:.2f}%"] for name, acc in results.items()]
     if "float" in results and len(results) > 1:
         for name, acc in results.items():

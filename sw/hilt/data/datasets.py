@@ -38,25 +38,28 @@ def split_stratified(ds: Dataset, n_test: int, seed: int = 0) -> tuple[Dataset, 
     return ds.subset(np.flatnonzero(~mask)), ds.subset(np.sort(test))
 
 
-def load_splits(spec: str = BUNDLED) -> tuple[Dataset, Dataset]:
+def load_splits(spec: str = BUNDLED, shape: tuple[int, ...] | None = None) -> tuple[Dataset, Dataset]:
     """(train, held-out) for 'mnist5k' (4,000 / 1,000, stratified, seed 0) or a data set at a path.
 
     A path may be a directory or one file of MNIST idx files, CIFAR-10 batches (python or binary) or
-    SVHN ``*_32x32.mat`` files; the set's own train/test split is used.
+    SVHN ``*_32x32.mat`` files; the set's own train/test split is used. An image folder (one subfolder
+    per class, JPEG/PNG; ``hilt.data.imagefolder``) is decoded straight to ``shape`` (C, H, W).
     """
-    from . import readers
+    from . import imagefolder, readers
 
     if spec == BUNDLED:
         return split_stratified(readers.read_mnist5k(), 1000, seed=0)
     path = Path(spec)
     if not path.exists():
         raise HiltError(f"{spec}: no such data set; use 'mnist5k' or a path to MNIST idx, CIFAR-10 or SVHN files")
+    if imagefolder.is_image_folder(path):
+        return imagefolder.read_image_folder(path, tuple(shape) if shape else (3, 224, 224))
     for reader in (readers.read_mnist_idx, readers.read_cifar10, readers.read_svhn):
         splits = reader(path)
         if splits is not None:
             return splits
-    raise HiltError(f"{spec}: no MNIST idx (train-images-idx3-ubyte...), CIFAR-10 (data_batch_1...) or SVHN "
-                    f"(train_32x32.mat) files found there")
+    raise HiltError(f"{spec}: no MNIST idx (train-images-idx3-ubyte...), CIFAR-10 (data_batch_1...), SVHN "
+                    f"(train_32x32.mat) files or image folder (<class>/<image>.jpg) found there")
 
 
 def _resize(x: np.ndarray, h: int, w: int) -> np.ndarray:

@@ -32,6 +32,9 @@ def register(sub) -> None:
                         "generator does not build yet (default hls)")
     p.add_argument("--cap", type=float, default=0.8, help="utilisation cap per resource (default 0.8)")
     p.add_argument("--target-fps", type=float, metavar="N", help="choose the cheapest design reaching N samples/s")
+    p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
+                   help="streaming: the per-layer pipeline's Pareto front (default); sequential: the "
+                        "layer-sequential engine's VEC x LANE search and per-layer roofline table (docs/engine.md)")
     p.add_argument("--json", metavar="FILE", help="front and chosen design as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="the front: samples/s vs DSPs, coloured by BRAM use")
     p.set_defaults(func=cmd_dse)
@@ -51,6 +54,8 @@ def cmd_dse(args) -> int:
     board = load_board(args.board)
     board.check_clock(args.freq)
     net = _network(args.model)
+    if args.engine == "sequential":
+        return _sequential(args, net, board)
     space = Space(net, board, args.freq, args.mode, args.bits, batch=args.batch, target=TARGETS[args.target])
     result = search(space, args.cap, args.target_fps)
     print(report.limit_line(result, board, args.freq, args.mode, args.bits, net.name) + f"; target {args.target}")
@@ -62,6 +67,20 @@ def cmd_dse(args) -> int:
         write_json(args.json, report.report_json(result, board, args.freq, args.mode, args.bits, args.cap, net.name))
     if args.plot:
         report.plot_front(args.plot, result, board, f"{net.name} on {board.name}, {args.freq:g} MHz, {args.mode}")
+    return 0
+
+
+def _sequential(args, net, board) -> int:
+    from ..commands.common import write_json
+    from . import sequential
+
+    if args.mode != "infer" or args.bits != 8:
+        raise HiltError("--engine sequential models int8 inference (training reads its taps from DDR and runs the "
+                        "backward pass on the host); drop --mode/--bits")
+    best = sequential.search(net, board, args.freq, args.cap)
+    print("\n".join(sequential.report_lines(net, board, args.freq, best)))
+    if args.json:
+        write_json(args.json, sequential.report_json(net, board, args.freq, best))
     return 0
 
 

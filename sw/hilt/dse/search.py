@@ -189,15 +189,20 @@ class Space:
                 res[r] += o.res[r]
         plan = self.plan({k: o.folding for k, o in choice.items() if o.folding is not None},
                          {k: o.storage for k, o in choice.items()})
-        stream = self.input_bytes + sum(o.ddr_bytes for o in choice.values())
-        perf = plan_performance(self.net, plan, transfer_cycles(stream, self.bytes_per_cycle), self.bytes_per_cycle,
-                                self.ddr_bytes_per_cycle, stream)
+        perf = self.performance(plan, sum(o.ddr_bytes for o in choice.values()))
         d = Design(plan, perf, res,
                    macs_per_sample(self.net, self.mode), sum(o.peak for o in choice.values()) + self.fixed["dsp"],
                    self.limit, origin)
         if origin == "search":
             self._designs[key] = d
         return d
+
+    def performance(self, plan: HardwarePlan, ddr_bytes: float = 0.0) -> Performance:
+        """What the performance model makes of ``plan`` on this board: a sample's DDR traffic (its input,
+        and ``ddr_bytes`` of stashes kept in DDR) bounds II at the DMA's rate."""
+        stream = self.input_bytes + ddr_bytes
+        return plan_performance(self.net, plan, transfer_cycles(stream, self.bytes_per_cycle), self.bytes_per_cycle,
+                                self.ddr_bytes_per_cycle, stream)
 
     def plan(self, units: dict[tuple[str, str], LayerFolding], storage: dict[tuple[str, str], str]) -> HardwarePlan:
         """The hardware plan of a choice of unit foldings and memories in this space."""

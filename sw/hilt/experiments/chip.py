@@ -21,28 +21,37 @@ class SweepSettings:
     progress: bool = True
 
 
-def sweep(q, chip, ds, settings: SweepSettings) -> list[dict]:
+def sweep(q, chip, ds, settings: SweepSettings, accel=None) -> list[dict]:
     """Accuracy and per-layer corrupted-accumulation rates at each clock; hangs are recorded and
-    recovered (reset, then the next point runs at its own clock)."""
+    recovered (reset, then the next point runs at its own clock).
+
+    ``accel``: a backend with ``q`` loaded to sweep instead of an emulator of ``chip`` (the PYNQ driver on a
+    board or the simulated board); one that counts no accumulations (a board) reports ``corrupted_rate`` None."""
     from tqdm.auto import tqdm
 
-    from ..accel import AcceleratorHang, Counters, Emulator
-    from ..faults import FaultConfig
+    from ..accel import AcceleratorHang, Counters
 
-    emu = Emulator(chip, settings.faults or FaultConfig())
-    emu.load(q)
+    emulated = accel is None  # an emulator counts every accumulation, even when none was corrupted
+    if emulated:
+        from ..accel import Emulator
+        from ..faults import FaultConfig
+
+        accel = Emulator(chip, settings.faults or FaultConfig())
+        accel.load(q)
     points = []
     for f in tqdm(settings.freqs, desc="sweep", unit="MHz", disable=not settings.progress):
-        emu.counters = Counters()
-        emu.set_clock(f)
+        accel.counters = Counters()
+        accel.set_clock(f)
         try:
-            acc = accuracy(emu, ds)
-            layers = {n: c["corrupted"] / max(1, c["accumulations"]) for n, c in emu.counters.per_layer.items()}
+            acc = accuracy(accel, ds)
+            c = accel.counters
+            layers = {n: v["corrupted"] / max(1, v["accumulations"]) for n, v in c.per_layer.items()}
+            counted = emulated or c.accumulations > 0
             points.append({"freq_mhz": f, "accuracy": acc, "hung": False,
-                           "corrupted_rate": emu.counters.corrupted_accumulations / max(1, emu.counters.accumulations),
-                           "timing_failures": emu.counters.timing_failures, "layers": layers})
+                           "corrupted_rate": c.corrupted_accumulations / max(1, c.accumulations) if counted else None,
+                           "timing_failures": c.timing_failures, "layers": layers})
         except AcceleratorHang:
-            emu.reset()
+            accel.reset()
             points.append({"freq_mhz": f, "accuracy": None, "hung": True, "corrupted_rate": None, "layers": {}})
     return points
 

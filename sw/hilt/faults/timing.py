@@ -23,6 +23,17 @@ import numpy as np
 from ..quant import wrap
 from .chip import Chip
 
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _bitwise_count(a: np.ndarray) -> np.ndarray:
+    """Ones per element of an unsigned integer array: numpy's bitwise_count where it exists (numpy >= 2), a
+    byte table where it does not (the simulated board runs on numpy 1.x, as PYNQ images do)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(a)
+    a = np.ascontiguousarray(a)
+    return _POPCOUNT8[a.view(np.uint8).reshape(a.shape + (a.itemsize,))].sum(axis=-1, dtype=np.uint8)
+
 
 def settle_depth(chip: Chip, freq_mhz: float, lane_factor: np.ndarray, width: int) -> np.ndarray:
     """Per lane, the number of carry stages that settle within one clock period (>= width: never fails).
@@ -209,7 +220,7 @@ def _first_failure(acc, cols, depth, width):
         after &= mask
     ki, ri = _candidates(after, b, depth, width, mask)  # row-major: each column's additions in order
     rippled = _rippled(after[ki, ri], b[ki, ri], mask)
-    enough = np.bitwise_count(rippled) >= depth[ri]  # a run of depth ones needs that many ones
+    enough = _bitwise_count(rippled) >= depth[ri]  # a run of depth ones needs that many ones
     ki, ri, rippled = ki[enough], ri[enough], rippled[enough]
     late = _run_at_least(rippled, depth[ri]) != 0
     ki, ri = ki[late], ri[late]
@@ -232,7 +243,7 @@ def _candidates(after, b, depth, width, mask):
     if (lo <= depth).all():
         middle = ((1 << (depth + 1)) - (1 << lo)).astype(after.dtype)
         return np.nonzero((after & middle) == 0)
-    return np.nonzero(np.bitwise_count(_rippled(after, b, mask)) >= depth.astype(np.uint8))
+    return np.nonzero(_bitwise_count(_rippled(after, b, mask)) >= depth.astype(np.uint8))
 
 
 def _rippled(after, b, mask):

@@ -72,24 +72,32 @@ def _float_pass(net: Network, x, labels, stats: _Stats):
 CALIBRATION_IMAGES = 1000  # every command and experiment calibrates on this many training images
 
 
-def calibrate_on(net: Network, ds, bits: int = 8, images: int = CALIBRATION_IMAGES) -> QModel:
+def calibrate_on(net: Network, ds, bits: int = 8, images: int = CALIBRATION_IMAGES,
+                 backward: bool = True) -> QModel:
     """The one quantization entry point of the commands and experiments: formats from the first ``images``
     images of the training set ``ds`` and their labels (which set the error and gradient formats), so a
-    model quantizes the same whichever command asks."""
-    return quantize(net, ds.x[:images], bits=bits, labels=ds.y[:images])
+    model quantizes the same whichever command asks. ``backward=False``: forward formats only (see
+    ``quantize``), for accelerators whose training runs the backward pass in float on the host."""
+    return quantize(net, ds.x[:images], bits=bits, labels=ds.y[:images], backward=backward)
 
 
 def quantize(net: Network, x: np.ndarray, bits: int = 8, labels: np.ndarray | None = None,
-             chunk: int = 256, seed: int = 0) -> QModel:
-    """Calibrate formats for ``net`` on images ``x`` and return the integer model."""
+             chunk: int = 256, seed: int = 0, backward: bool = True) -> QModel:
+    """Calibrate formats for ``net`` on images ``x`` and return the integer model.
+
+    ``backward=False`` calibrates the forward formats only (a third of the float work): the model then
+    has no error or gradient formats and cannot run the integer backward pass."""
     x = np.asarray(x, np.float32)
     n_out = net.output_shape[0]
     if labels is None:
         labels = np.random.default_rng(seed).integers(0, n_out, len(x))
     stats = _Stats()
     for start in range(0, len(x), chunk):
-        _float_pass(net, x[start:start + chunk], labels[start:start + chunk], stats)
-    return _build(net, bits, stats)
+        if backward:
+            _float_pass(net, x[start:start + chunk], labels[start:start + chunk], stats)
+        else:
+            stats.update(run(net, x[start:start + chunk]), [], {})
+    return _build(net, bits, stats, backward)
 
 
 def _act_formats(net: Network, bits: int, amax: list[float]) -> list[Format]:
@@ -115,10 +123,10 @@ def _err_formats(net: Network, emax: list[float]) -> list[Format]:
     return fmts
 
 
-def _build(net: Network, bits: int, stats: _Stats) -> QModel:
+def _build(net: Network, bits: int, stats: _Stats, backward: bool = True) -> QModel:
     acc = ACC_BITS[bits]
     afmt = _act_formats(net, bits, stats.acts)
-    efmt = _err_formats(net, stats.errs)
+    efmt = _err_formats(net, stats.errs) if backward else [None] * (len(net.layers) + 1)
     layers = []
     for i, layer in enumerate(net.layers):
         q = QLayer(layer.name, layer.op, afmt[i], afmt[i + 1], err_in_fmt=efmt[i])
@@ -127,9 +135,10 @@ def _build(net: Network, bits: int, stats: _Stats) -> QModel:
             q.w_fmt = Format(bits, frac_for(_max_abs(w), bits))
             q.shift = q.in_fmt.frac + q.w_fmt.frac - q.out_fmt.frac
             q.arrays = {"weight": q.w_fmt.to_int(w), "bias": Format(acc, q.in_fmt.frac + q.w_fmt.frac).to_int(b)}
-            g = stats.grads.get(layer.name, {})
-            q.grad_fmt = Format(GRAD_BITS, frac_for(GRAD_HEADROOM * g.get("weight", 0.0), GRAD_BITS))
-            q.bias_grad_fmt = Format(GRAD_BITS, frac_for(GRAD_HEADROOM * g.get("bias", 0.0), GRAD_BITS))
+            if backward:
+                g = stats.grads.get(layer.name, {})
+                q.grad_fmt = Format(GRAD_BITS, frac_for(GRAD_HEADROOM * g.get("weight", 0.0), GRAD_BITS))
+                q.bias_grad_fmt = Format(GRAD_BITS, frac_for(GRAD_HEADROOM * g.get("bias", 0.0), GRAD_BITS))
         else:
             op_of(layer).calibrate(q, layer, stats.acts[i])
         layers.append(q)

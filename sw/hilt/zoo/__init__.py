@@ -67,6 +67,12 @@ def _uniform(rng, fan_in: int, shape) -> np.ndarray:
 def network(name: str, seed: int = 0) -> Network:
     """The zoo model as an IR network with seeded random weights."""
     shape, _, spec = _SPECS[name]
+    return from_spec(name, shape, spec, seed)
+
+
+def from_spec(name: str, input_shape: tuple[int, ...], spec, seed: int = 0) -> Network:
+    """A network from a layer list in the zoo's spec format (see ``_SPECS``), seeded random weights."""
+    shape = tuple(input_shape)
     rng = np.random.default_rng(seed)
     layers = []
     for lname, op, args in spec:
@@ -90,7 +96,7 @@ def network(name: str, seed: int = 0) -> Network:
         layer.onnx_nodes = (lname,)
         shape = layer.out_shape
         layers.append(layer)
-    net = Network(name, "input", tuple(_SPECS[name][0]), layers, output_name="logits")
+    net = Network(name, "input", tuple(input_shape), layers, output_name="logits")
     net.validate()
     return net
 

@@ -1,0 +1,21 @@
+"""Running on a PYNQ board: the driver (pynq), the simulated board, overlay folders.
+
+``hilt.board.driver.Board`` drives an overlay folder through pynq's API; ``hilt.board.sim`` is a pynq device
+whose registers are models of the overlay's IP, computing with the emulator, so the same driver runs
+without a board. Only these modules import pynq, and only when used: importing ``hilt.board`` itself needs
+numpy and nothing else.
+"""
+
+__all__ = ["open_board"]
+
+
+def open_board(overlay_dir, simulated: bool = False, chip=None, faults=None, **kwargs):
+    """A ``Board`` on the overlay folder: on the real board, or (``simulated``) on a fresh simulated one."""
+    if simulated:
+        from .overlay import open_overlay
+        from .sim import install
+
+        install(chip=chip, faults=faults, family=open_overlay(overlay_dir).family)
+    from .driver import Board
+
+    return Board(overlay_dir, **kwargs)

@@ -1,0 +1,141 @@
+"""Run the RTL twin of a quantized model through the cocotb bench and compare it with the golden model.
+
+``simulate`` builds the twin (cached), sends a sequence of calls through the real AXI interfaces
+(load weights, infer, train-forward, optionally a reset in the middle of a transfer and a clean run
+after it) and returns per call the bench's checks, the golden comparison (integer ==, on the packed
+bytes) and the cycles; ``cycles_per_sample`` turns output-beat times into the measured initiation
+interval and latency, next to the DSE performance model's figures for the same folding.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import golden
+from ..accel import interface as itf
+from ..quant import QModel
+from . import design, sim
+
+BENCH = "hilt.rtl.bench"
+
+
+def rtl_sources(rtl_dir: str | Path) -> tuple[list[Path], str, Path | None]:
+    """(sources, top, lint waivers) of a folder written by ``design.write_rtl``."""
+    rtl_dir = Path(rtl_dir)
+    info = json.loads((rtl_dir / "rtl.json").read_text())
+    waivers = rtl_dir / info["waivers"] if info.get("waivers") else None
+    return [rtl_dir / s for s in info["sources"]], info["top"], waivers
+
+
+def build(rtl_dir: str | Path) -> Path:
+    sources, top, waivers = rtl_sources(rtl_dir)
+    return sim.build(sources, top, waivers=waivers)
+
+
+def _stream(q: QModel, taps: list[np.ndarray], which: list[int]) -> list[np.ndarray]:
+    """Per sample, per tap index in ``which``: the values in stream order."""
+    layouts = design.tap_layouts(q)
+    n = len(taps[0])
+    return [design.to_stream(taps[t][s], *layouts[t]) for s in range(n) for t in which]
+
+
+def calls(q: QModel, x_int: np.ndarray, beat_bits: int, modes=("infer", "train_forward"),
+          reset_midway: bool = False, expect: bool = True) -> list[dict]:
+    """The bench's calls: load the weights, then each mode on all of ``x_int`` (with the golden model's
+    bytes to compare unless ``expect`` is false); with ``reset_midway`` a train-forward call cut by a
+    reset after a few input beats comes first."""
+    taps_t, blocks = design.taps_of(q), design.blocks_of(q)
+    ref = golden.run(q, x_int) if expect else [np.asarray(x_int, np.int64)]
+    n = len(x_int)
+    out = []
+    ins, _ = itf.layout(itf.Mode.LOAD_WEIGHTS, taps_t, blocks, 0)
+    out.append({"name": "load_weights", "mode": int(itf.Mode.LOAD_WEIGHTS), "samples": 0,
+                "input": itf.pack_sections(ins, design.weight_arrays(q), beat_bits).tobytes().hex(), "expect": ""})
+    images = _stream(q, ref, [0])
+    if reset_midway:
+        ins, _ = itf.layout(itf.Mode.TRAIN_FORWARD, taps_t, blocks, n)
+        out.append({"name": "reset_midway", "mode": int(itf.Mode.TRAIN_FORWARD), "samples": n,
+                    "input": itf.pack_sections(ins, images, beat_bits).tobytes().hex(),
+                    "reset_after_beats": max(1, ins[0].beats(beat_bits) // 2)})
+    for mode in modes:
+        m = itf.Mode[mode.upper()]
+        ins, outs = itf.layout(m, taps_t, blocks, n)
+        which = [len(taps_t) - 1] if m == itf.Mode.INFER else list(range(len(taps_t)))
+        out.append({"name": mode, "mode": int(m), "samples": n,
+                    "input": itf.pack_sections(ins, images, beat_bits).tobytes().hex(),
+                    "expect": itf.pack_sections(outs, _stream(q, ref, which), beat_bits).tobytes().hex()
+                    if expect else None,
+                    "beats_per_sample": itf.total_beats(outs, beat_bits) // max(1, n)})
+    return out
+
+
+def simulate(q: QModel, rtl_dir: str | Path, x_int: np.ndarray, modes=("infer", "train_forward"),
+             backpressure: bool = True, reset_midway: bool = False, seed: int = 0,
+             timeout_cycles: int = 2_000_000, expect: bool = True) -> dict:
+    rtl_dir = Path(rtl_dir)
+    info = json.loads((rtl_dir / "rtl.json").read_text())
+    folder = build(rtl_dir)
+    job = {"beat_bits": info["beat_bits"], "seed": seed, "backpressure": backpressure,
+           "timeout_cycles": timeout_cycles,
+           "calls": calls(q, x_int, info["beat_bits"], modes, reset_midway, expect)}
+    result = sim.run(folder, info["top"], BENCH, job)
+    for call, res in zip(job["calls"], result.get("calls", [])):
+        if call.get("beats_per_sample") and res.get("beat_cycles"):
+            res.update(cycles_per_sample(res["beat_cycles"], call["beats_per_sample"], call["samples"]))
+    result["build"] = str(folder)
+    return result
+
+
+def lint(rtl_dir: str | Path) -> list[str]:
+    """``verilator --lint-only -Wall`` of a generated folder with its documented waivers: the warnings."""
+    import subprocess
+
+    sources, top, waivers = rtl_sources(rtl_dir)
+    sim.tool_env()
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", top] + ([str(waivers)] if waivers else []) + \
+        [str(s) for s in sources]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("%")]
+
+
+def decode(q: QModel, output_hex: str, mode: str, samples: int, beat_bits: int) -> list[np.ndarray]:
+    """A call's output bytes -> per tap (all taps for train_forward, the logits for infer) an int64
+    array (N, ...) in the model's layout."""
+    taps_t = design.taps_of(q)
+    _, outs = itf.layout(itf.Mode[mode.upper()], taps_t, design.blocks_of(q), samples)
+    values = itf.unpack_sections(outs, np.frombuffer(bytes.fromhex(output_hex), np.uint8), beat_bits)
+    layouts = design.tap_layouts(q)
+    which = [len(taps_t) - 1] if mode == "infer" else list(range(len(taps_t)))
+    per = len(which)
+    return [np.stack([design.from_stream(values[s * per + j], *layouts[t]) for s in range(samples)])
+            for j, t in enumerate(which)]
+
+
+def cycles_per_sample(beat_cycles: list[int], beats_per_sample: int, samples: int) -> dict:
+    """Measured latency (start to a sample's last output beat, first sample) and initiation interval
+    (between consecutive samples' last output beats, averaged)."""
+    ends = [beat_cycles[(s + 1) * beats_per_sample - 1] for s in range(samples)
+            if (s + 1) * beats_per_sample - 1 < len(beat_cycles)]
+    if not ends:
+        return {}
+    ii = (ends[-1] - ends[0]) / (len(ends) - 1) if len(ends) > 1 else None
+    return {"latency_cycles": ends[0], "ii_cycles": ii}
+
+
+def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
+    """The DSE performance model's II and fill-based latency for the forward pipeline at ``folding``
+    (``ppc``: the first unit's input pixels per cycle)."""
+    from ..dse import perf
+
+    first = q.network.weighted_layers()[0].name
+    units = {}
+    for name, f in folding.items():
+        pe, simd = (f["pe"], f["simd"]) if isinstance(f, dict) else (f.pe, f.simd)
+        units[(name, "fwd")] = perf.UnitFolding(pe, simd, ppc if name == first else 1)
+    st = perf.stages(q.network, units, "infer")
+    ii = max(s.cycles for s in st)
+    return {"ii_cycles": ii, "latency_cycles": sum(s.fill for s in st) + ii,
+            "stages": {f"{s.layer}.{s.unit}": s.cycles for s in st}}

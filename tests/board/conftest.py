@@ -1,0 +1,44 @@
+"""The board tests run in .venv-board (numpy 1.x and a pinned pynq: `make board-env`); the main environment
+(numpy 2, no pynq) leaves this folder to that run (`make test` runs both)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pynq = pytest.importorskip("pynq", reason="board tests run in .venv-board (make board-env)")
+
+
+@pytest.fixture(scope="session")
+def small_q():
+    """LeNet-5 with its seeded initial weights, quantized on seeded images: board tests need the
+    arithmetic, not accuracy (no training here: it would dominate the run)."""
+    from hilt import zoo
+    from hilt.frontend import import_onnx
+    from hilt.quant import quantize
+
+    net = import_onnx(zoo.build("lenet5", seed=0))
+    x = np.random.default_rng(0).random((64, 1, 28, 28), dtype=np.float32)
+    return quantize(net, x)
+
+
+@pytest.fixture(scope="session")
+def images():
+    return np.random.default_rng(7).random((40, 1, 28, 28), dtype=np.float32)
+
+
+@pytest.fixture(scope="session", params=["pynq-z2", "zcu104"])
+def overlay_dir(request, small_q, tmp_path_factory):
+    """An overlay folder as the contract lays it out, one per family (Zynq-7000, Zynq UltraScale+)."""
+    from hilt.board.design import write_overlay
+
+    return write_overlay(small_q, tmp_path_factory.mktemp("ov") / request.param, board=request.param,
+                         freq_mhz=200.0, f_safe_mhz=200.0)
+
+
+@pytest.fixture
+def board(overlay_dir):
+    from hilt.board import open_board
+    from hilt.faults import Chip
+
+    return open_board(overlay_dir, simulated=True, chip=Chip(seed=3, f_safe_mhz=200.0))
