@@ -36,6 +36,8 @@ $(BASE): pyproject.toml
 $(DEV): $(BASE)
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[dev,torch]"
+	# Xilinx's Apache-2.0 C-sim headers (ap_int.h, hls_stream.h) ship inside hls4ml; only they are needed
+	$(BIN)/pip install -q --no-deps "hls4ml==1.3.0"
 	touch $@
 
 # The board side in its own environment: pynq.allocate breaks on numpy 2 (ndarray.device is read-only),

@@ -183,7 +183,7 @@ def test_hls_script_period_and_ip_name(tmp_path, lenet5_net, board_key, freq):
     vlnv = ":".join(a[a.index(f"-{k}") + 1] for k in ("vendor", "library", "ipname", "version"))
     ctx = blockdesign.context("lenet5", board, freq, kinds.get("streaming"), "lenet5", "ip", "out")
     assert vlnv == ctx["accel_vlnv"]
-    assert (tmp_path / "hls" / "lenet5_hls" / "solution1" / "impl" / "ip" / "component.xml").is_file()
+    assert (tmp_path / "hls" / "vitis_hls" / "solution1" / "impl" / "ip" / "component.xml").is_file()
 
 
 def test_block_design_picture_is_drawn_from_the_recorded_calls(tmp_path):

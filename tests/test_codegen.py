@@ -101,12 +101,21 @@ def test_every_zoo_model_generates_code_that_compiles_cleanly(tmp_path, name, rn
     q = quantize(net, rng.random((1, *net.input_shape), dtype=np.float32), labels=np.zeros(1, int))
     manifest = compile_project(q, tmp_path / name)
     syntax_check(tmp_path / name)  # g++ -std=c++14 -fsyntax-only -Wall -Werror
+    syntax_check(tmp_path / name, "vendor")  # the same against Xilinx's C-sim headers (hls4ml's ap_types)
     text = {p.name: p.read_text() for p in (tmp_path / name).iterdir() if p.suffix in (".cpp", ".h", ".tcl", ".md")}
     for fname, body in text.items():
         assert max(len(line) for line in body.splitlines()) <= 120, fname
     top = text[f"{manifest['name']}_top.cpp"]
     assert all(f"// {l.name} (" in top for l in net.layers)  # each instance says which ONNX node it implements
     assert "create_clock -period 5.000" in text["csynth.tcl"] and "export_design -format ip_catalog" in text["csynth.tcl"]
+
+
+def test_lenet5_csim_with_the_vendor_headers_equals_golden(tmp_path, trained_q, mnist_splits):
+    compile_project(trained_q, tmp_path / "p")
+    x_int = golden.quantize_input(trained_q, mnist_splits[1].x[:10])
+    taps = run(tmp_path / "p", x_int, "train_forward", csim="vendor")
+    for a, b in zip(taps, golden.run(trained_q, x_int)):
+        assert np.array_equal(a, b)
 
 
 def test_compile_and_csim_commands(tmp_path, capsys, trained_lenet5):
@@ -160,6 +169,6 @@ def test_stream_width_converters_round_trip(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     binary = tmp_path / "width"
-    subprocess.run(["g++", "-std=c++14", "-Wall", "-Werror", f"-I{root / 'hw' / 'hls'}",
+    subprocess.run(["g++", "-std=c++14", "-Wall", "-Werror", "-pthread", f"-I{root / 'hw' / 'hls'}",
                     str(root / "tests" / "hls" / "test_width.cpp"), "-o", str(binary)], check=True)
     assert subprocess.run([str(binary)], capture_output=True, text=True).stdout.strip() == "ok"

@@ -2,6 +2,7 @@
 // the packed words hold the lowest value in the lowest bits.
 #include <cstdio>
 
+#include "hilt/dataflow.h"
 #include "hilt/width.h"
 
 struct P8 { static const int N = 13, BITS = 8, WORD = 32; };
@@ -9,8 +10,10 @@ struct P16 { static const int N = 7, BITS = 16, WORD = 64; };
 
 template <class P>
 static int round_trip(int seed) {
-  hls::stream<hilt::data_t> in, back;
-  hls::stream<hilt::word_t> words;
+  // called one after the other, so each stream holds a whole call's values
+  HILT_STREAM(hilt::data_t, in, P::N);
+  HILT_STREAM(hilt::data_t, back, P::N);
+  HILT_STREAM(hilt::word_t, words, P::N);
   hilt::data_t values[P::N];
   const int lo = -(1 << (P::BITS - 1)), span = 1 << P::BITS;
   for (int i = 0; i < P::N; i++) {
@@ -20,7 +23,7 @@ static int round_trip(int seed) {
   hilt::pack<P>(in, words);
   const int per_word = P::WORD / P::BITS;
   if ((int)words.size() != (P::N + per_word - 1) / per_word) return 1;
-  hls::stream<hilt::word_t> copy;
+  HILT_STREAM(hilt::word_t, copy, P::N);
   const hilt::word_t first = words.read();
   if ((hilt::data_t)(int8_t)(first & 0xFF) != (hilt::data_t)(int8_t)(values[0] & 0xFF)) return 2;
   copy.write(first);

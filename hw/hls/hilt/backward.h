@@ -76,10 +76,10 @@ void dilate_pad(hls::stream<data_t> &e_in, hls::stream<data_t> &e_out) {
     }
 }
 
-template <class P>
+template <class P, class G>
 struct GradPixel {
-  acc_t (*grad)[P::K];
-  acc_t *bias;
+  G (*grad)[P::K];
+  G *bias;
   hls::stream<data_t> *err;
   void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
     (void)unused;
@@ -99,17 +99,18 @@ struct GradPixel {
 };
 
 /// Conv weight gradient: for every output pixel, error x window of the forward input, accumulated
-/// over the batch in grad / bias (exact; wrap and requantize once in emit_grads). P: forward conv's.
-template <class P>
-void conv_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, acc_t grad[P::O][P::K], acc_t bias[P::O]) {
-  GradPixel<P> op = {grad, bias, &err};
+/// over the batch in grad / bias (G: a 48-bit register, wrapping like the contract's accumulator; a wider
+/// one works too, emit_grads wraps once). P: forward conv's.
+template <class P, class G>
+void conv_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
+  GradPixel<P, G> op = {grad, bias, &err};
   hls::stream<data_t> unused;
   slide<P>(x, unused, 0, op);
 }
 
 /// Dense weight gradient: outer product of the error and the input vector. P: forward dense's.
-template <class P>
-void dense_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, acc_t grad[P::O][P::K], acc_t bias[P::O]) {
+template <class P, class G>
+void dense_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
   data_t v[P::K];
   for (int k = 0; k < P::K; k++) v[k] = x.read();
   for (int o = 0; o < P::O; o++) {
@@ -124,15 +125,15 @@ void dense_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, acc_t grad[P::
 
 /// Weight and bias gradients of a batch: wrap to 48 bits, requantize to 32-bit words, reset.
 /// P: O, K, GRAD_SHIFT, BIAS_GRAD_SHIFT.
-template <class P>
-void emit_grads(acc_t grad[P::O][P::K], acc_t bias[P::O], hls::stream<data_t> &out) {
+template <class P, class G>
+void emit_grads(G grad[P::O][P::K], G bias[P::O], hls::stream<data_t> &out) {
   for (int o = 0; o < P::O; o++)
     for (int k = 0; k < P::K; k++) {
-      out.write(requantize(wrap(grad[o][k], 48), P::GRAD_SHIFT, 32));
+      out.write(requantize(wrap((acc_t)grad[o][k], 48), P::GRAD_SHIFT, 32));
       grad[o][k] = 0;
     }
   for (int o = 0; o < P::O; o++) {
-    out.write(requantize(wrap(bias[o], 48), P::BIAS_GRAD_SHIFT, 32));
+    out.write(requantize(wrap((acc_t)bias[o], 48), P::BIAS_GRAD_SHIFT, 32));
     bias[o] = 0;
   }
 }

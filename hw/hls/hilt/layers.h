@@ -206,15 +206,16 @@ void flatten(hls::stream<data_t> &in, hls::stream<data_t> &out) {
   }
 }
 
-/// Copy N values per sample to `out`, and to `tap` as well when `taps` is set (train-forward mode).
+/// Copy N values per sample to `out`, and to `tap` as well when `taps` is set (train-forward mode). The tap
+/// FIFO may be narrower (T: the activation's or the error's own width), which is what its memory costs.
 /// \tparam P a size struct: N values per sample
-template <class P>
-void tee(hls::stream<data_t> &in, hls::stream<data_t> &out, hls::stream<data_t> &tap, bool taps) {
+template <class P, class T>
+void tee(hls::stream<data_t> &in, hls::stream<data_t> &out, hls::stream<T> &tap, bool taps) {
   for (int i = 0; i < P::N; i++) {
     HILT_HLS(PIPELINE II = 1)
     const data_t v = in.read();
     out.write(v);
-    if (taps) tap.write(v);
+    if (taps) tap.write((T)v);
   }
 }
 

@@ -145,7 +145,7 @@ class Build:
         # 2. generate the HLS project (replaced only when its content changed)
         self.qmodel_file = Path(req.model) if q is not None else self.dir / "quant" / "qmodel.npz"
         q = q or self.quantize(load_quantized)
-        hls_dir, synth_dir = self.dir / "hls", f"{name}_hls"
+        hls_dir, synth_dir = self.dir / "hls", "vitis_hls"  # csynth.tcl's fixed project folder
         staged = self.dir / ".hls.new"
         if staged.exists():
             shutil.rmtree(staged)

@@ -41,7 +41,8 @@ class CSim(Accelerator):
             data["signature"] = _signature(q)
             manifest.write_text(json.dumps(data, indent=2) + "\n")
             build(self.project)
-        stream_weights(q).astype("<i4").tofile(self.project / "weights.bin")
+        beat_bits = json.loads(manifest.read_text())["beat_bits"]
+        stream_weights(q, beat_bits).tofile(self.project / "weights.bin")
 
     def forward(self, x: np.ndarray, taps: bool = False) -> ForwardResult:
         if self.q is None:

@@ -1,58 +1,53 @@
 """C simulation: build a generated project with g++ and run images through it.
 
 Builds are cached: the binary is rebuilt only when a source is newer. Inputs and outputs are files of
-little-endian int32 beats, as the testbench reads and writes them.
+AXI4-Stream beats (the accelerator interface's sections at the design's beat width), as the testbench
+reads and writes them. The default build is the bounded C-sim: every dataflow process concurrent (a
+coroutine; ``"threads"``: an OS thread), FIFOs bounded at their declared depths, deadlocks reported;
+``"unbounded"`` is the fast sequential one, ``"vendor"`` compiles against Xilinx's C-sim headers.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..accel import interface
 from ..errors import HiltError
 from .project import MODES
+from .streams import layout
+from .toolchain import CXXFLAGS, compile_cpp, compiler, mode_flags
 
-CXXFLAGS = ["-std=c++14", "-O2", "-Wall", "-Werror"]
 TRIPS_HEADER = Path(__file__).with_name("trips.h")
 
 
-def _compiler() -> str:
-    cxx = shutil.which("g++") or shutil.which("c++")
-    if cxx is None:
-        raise HiltError("no C++ compiler found: install g++ (e.g. apt-get install g++) to run C simulation")
-    return cxx
-
-
-def build(project: str | Path, trips: bool = False) -> Path:
-    """The C simulation binary (``trips``: a second one that counts pipelined loop iterations, trips.h)."""
+def build(project: str | Path, mode: str = "bounded", trips: bool = False) -> Path:
+    """The C simulation binary of ``mode`` (``trips``: one that also counts pipelined loop iterations, trips.h)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
-    binary = project / f"{manifest['name']}_{'trips' if trips else 'csim'}"
+    binary = project / (f"{manifest['name']}_{'trips' if trips else 'csim'}" + ("" if mode == "bounded" else f"_{mode}"))
     sources = [project / "tb.cpp", project / f"{manifest['name']}_top.cpp"]
     newest = max(p.stat().st_mtime for p in project.rglob("*") if p.suffix in (".cpp", ".h"))
     if binary.exists() and binary.stat().st_mtime >= newest:
         return binary
-    extra = ["-include", str(TRIPS_HEADER)] if trips else []
-    cmd = [_compiler(), *CXXFLAGS, *extra, f"-I{project}", f"-I{project / 'include'}", *map(str, sources), "-o",
-           str(binary)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise HiltError(f"{project}: g++ failed: {proc.stderr.strip().splitlines()[0] if proc.stderr else proc.returncode}")
-    return binary
+    try:
+        return compile_cpp(sources, binary, [project, project / "include"], mode,
+                           extra=["-include", str(TRIPS_HEADER)] if trips else [])
+    except HiltError as e:
+        raise HiltError(f"{project}: {e}") from None
 
 
-def syntax_check(project: str | Path) -> None:
-    """g++ -fsyntax-only -Wall -Werror on the generated sources (vendor headers would come via -isystem)."""
+def syntax_check(project: str | Path, mode: str = "bounded") -> None:
+    """g++ -fsyntax-only -Wall -Werror on the generated sources (``mode="vendor"``: Xilinx's headers)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
     for src in (project / "tb.cpp", project / f"{manifest['name']}_top.cpp"):
-        proc = subprocess.run([_compiler(), "-std=c++14", "-fsyntax-only", "-Wall", "-Werror", f"-I{project}",
+        proc = subprocess.run([compiler(), *CXXFLAGS, *mode_flags(mode), "-fsyntax-only", f"-I{project}",
                                f"-I{project / 'include'}", str(src)], capture_output=True, text=True)
         if proc.returncode != 0:
             raise HiltError(f"{src}: does not compile: {proc.stderr.strip().splitlines()[0]}")
@@ -90,28 +85,53 @@ def _from_beats(b: np.ndarray, shape, flat: bool) -> np.ndarray:
     return tap.reshape(len(b), -1) if flat else tap
 
 
-def _execute(project: Path, beats: np.ndarray, mode: str, samples: int, weights: str | None = None,
-             trips: dict | None = None) -> np.ndarray:
-    """Run the testbench; with a ``trips`` dict, the counting binary, whose counts land in it as
-    {(struct, kind): iterations} (struct without its namespace, e.g. "conv1_p")."""
-    binary = build(project, trips is not None)
+def execute(project: str | Path, mode: str, samples: int, arrays: list, weights: str | None = None,
+            csim: str = "bounded", trips: dict | None = None) -> tuple[list[np.ndarray], int]:
+    """One call of the design: the input sections' values in, (the output sections' values, status) out.
+    With a ``trips`` dict, the counting binary, whose counts land in it as {(struct, kind): iterations}
+    (struct without its namespace, e.g. "conv1_p")."""
+    project = Path(project)
+    manifest = json.loads((project / "manifest.json").read_text())
+    binary = build(project, csim, trips is not None)
+    beat = manifest["beat_bits"]
+    ins, outs = layout(manifest, mode, samples)
     weights = weights or str(project / "weights.bin")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        beats.astype("<i4").tofile(tmp / "in.bin")
+        interface.pack_sections(ins, arrays, beat).tofile(tmp / "in.bin")
         env = {**os.environ, "HILT_TRIPS": str(tmp / "trips.txt")}
-        proc = subprocess.run([str(binary), weights, str(MODES[mode]), str(samples),
-                               str(tmp / "in.bin"), str(tmp / "out.bin")], capture_output=True, text=True, env=env)
+        proc = subprocess.run([str(binary), weights, str(MODES[mode]), str(samples), str(tmp / "in.bin"),
+                               str(tmp / "out.bin"), str(interface.total_beats(outs, beat))],
+                              capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise HiltError(f"C simulation failed: {proc.stderr.strip()}")
         if trips is not None and (tmp / "trips.txt").exists():
             for line in (tmp / "trips.txt").read_text().splitlines():
                 struct, kind, count = line.rsplit(" ", 2)
                 trips[(struct.split("::")[-1], kind)] = int(count)
-        return np.fromfile(tmp / "out.bin", "<i4").astype(np.int64)
+        status = int(proc.stdout.split()[-1])
+        return interface.unpack_sections(outs, np.fromfile(tmp / "out.bin", np.uint8), beat), status
 
 
-def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, trips: dict | None = None):
+def _execute(project: Path, beats: np.ndarray, mode: str, samples: int, weights: str | None = None,
+             csim: str = "bounded", trips: dict | None = None) -> np.ndarray:
+    """Flat values in (the sections' values one after the other), flat values out."""
+    manifest = json.loads((project / "manifest.json").read_text())
+    ins, _ = layout(manifest, mode, samples)
+    arrays, offset = [], 0
+    for sec in ins:
+        arrays.append(beats[offset:offset + sec.count])
+        offset += sec.count
+    if offset != beats.size:
+        raise HiltError(f"{beats.size} input values, the {mode} layout takes {offset}")
+    out, status = execute(project, mode, samples, arrays, weights, csim, trips)
+    if status != interface.Status.OK:
+        raise HiltError(f"{project}: mode {mode} ended with status {interface.Status(status).name}")
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, csim: str = "bounded",
+                 trips: dict | None = None):
     """MODE_BACKWARD: (errors per activation index, [None, e1, ..., e_L-1, err]; weight and bias gradients
     per conv/dense layer) in the golden model's layouts, for a batch of forward taps and logits errors."""
     project = Path(project)
@@ -121,7 +141,7 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, t
     layouts = _layouts(manifest)
     n = len(err)
     sample = [_to_beats(t, *lay) for t, lay in zip(taps, layouts)] + [np.asarray(err).reshape(n, -1)]
-    beats = _execute(project, np.concatenate(sample, axis=1).reshape(-1), "backward", n, trips=trips)
+    beats = _execute(project, np.concatenate(sample, axis=1).reshape(-1), "backward", n, csim=csim, trips=trips)
     last = len(layouts) - 1
     sizes = [int(np.prod(layouts[i][0])) for i in range(last - 1, 0, -1)]
     per_sample = sum(sizes)
@@ -149,14 +169,14 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, t
 
 
 def run(project: str | Path, x_int: np.ndarray, mode: str = "infer", weights: str | None = None,
-        trips: dict | None = None) -> list[np.ndarray]:
+        csim: str = "bounded", trips: dict | None = None) -> list[np.ndarray]:
     """Run integer images (N, C, H, W) through the C simulation. Returns [logits] for infer, or every
     tap [input, layer 1, ..., logits] for train_forward, each as an int64 array in the model's layout.
     ``weights``: a weight-stream file to load first (default the project's; "-": keep the initial values)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
     n = len(x_int)
-    beats = _execute(project, to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights, trips)
+    beats = _execute(project, to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights, csim, trips)
     layouts = _layouts(manifest)[-1:] if mode == "infer" else _layouts(manifest)
     per_sample = sum(int(np.prod(shape)) for shape, _ in layouts)
     if beats.size != n * per_sample:

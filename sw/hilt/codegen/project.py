@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from ..accel import interface
 from ..accel.interface import Mode
 from ..errors import HiltError
 from ..ir import Layer
@@ -24,6 +25,7 @@ from ..ops import HLS_BACKWARD_OPS, op_of
 from ..plan import HLS, HardwarePlan, default_plan
 from ..plan.hardware import check_plan
 from ..quant import QModel
+from .streams import backward_plan, beat_bits, bias_bits, forward_depths
 from ..validate import atomic_dir
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -75,17 +77,24 @@ def _init_context(q: QModel) -> list[dict]:
     return out
 
 
-def stream_weights(q: QModel) -> np.ndarray:
-    """The MODE_LOAD_WEIGHTS beats: per conv/dense layer O x K weights, then each bias as (low, high) words."""
+def weight_arrays(q: QModel) -> list[np.ndarray]:
+    """The MODE_LOAD_WEIGHTS sections' values: per conv/dense layer O x K weights (dense columns in stream
+    order), then its O biases."""
     parts = []
     for ql, layer, src in weighted_pairs(q):
         w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
         if src is not None:
             w = hwc_columns(w, src)
-        b = ql.arrays["bias"].astype(np.int64)
-        words = np.stack([(b & 0xFFFFFFFF).astype(np.uint32).view(np.int32), (b >> 32).astype(np.int32)], axis=1)
-        parts += [w.astype(np.int32).reshape(-1), words.reshape(-1)]
-    return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+        parts += [w.reshape(-1).astype(np.int64), ql.arrays["bias"].astype(np.int64)]
+    return parts
+
+
+def stream_weights(q: QModel, beat_bits_: int = 128) -> np.ndarray:
+    """The MODE_LOAD_WEIGHTS stream as bytes (the interface's sections at ``beat_bits_``-bit beats)."""
+    blocks = [interface.WeightBlock(layer.name, int(np.prod(ql.arrays["weight"].shape)), q.bits,
+                                    int(ql.arrays["weight"].shape[0]), bias_bits(q.bits)) for ql, layer, _ in weighted_pairs(q)]
+    ins, _ = interface.layout(interface.Mode.LOAD_WEIGHTS, [], blocks, 0)
+    return interface.pack_sections(ins, weight_arrays(q), beat_bits_)
 
 
 def _flattened_from(q: QModel) -> list:
@@ -152,22 +161,25 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
 
     net = q.network
     layers = q.compute_layers()
-    steps, structs, used = [], [], set()
+    steps, structs, used, chain, producers = [], [], set(), [], []
+    tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]
     for i in range(len(layers) - 1, -1, -1):
         ql, layer, c = layers[i], layers[i].layer, ctx_layers[i]
-        n, e_out, e_in = c["name"], f"e[{i + 1}]", f"e_raw{i}"
+        n, e_out, e_in = c["name"], f"e{i + 1}", f"e_raw{i}"
+        chain.append(e_out)
         fe_out, fe_in = error_format(q, i + 1), error_format(q, i)
         if layer.weighted:
             c["fields"] += [("GRAD_SHIFT", fe_out.frac + ql.in_fmt.frac - ql.grad_fmt.frac),
                             ("BIAS_GRAD_SHIFT", fe_out.frac - ql.bias_grad_fmt.frac)]
             used.add(("x", i))
-            grad = f"hilt::{layer.op}_grad<{n}_p>(tx[{i}], {{err}}, {n}_g, {n}_gb)"
+            grad = f"hilt::{layer.op}_grad<{n}_p>(tx{i}, {{err}}, {n}_g, {n}_gb)"
             if i == 0:
                 steps.append(grad.format(err=e_out))
                 continue
             shift = fe_out.frac + ql.w_fmt.frac - fe_in.frac
             err = plan.layer(layer.name).unit("err") or _tied(plan.layer(layer.name).unit("fwd"), layer)
             steps.append(f"hilt::fork<{ctx_layers[i]['name']}_n>({e_out}, ea{i}, eb{i})")
+            chain += [f"ea{i}", f"eb{i}"] + ([f"z{i}"] if layer.op == "conv" else [])
             steps.append(grad.format(err=f"ea{i}"))
             unit_structs, unit_steps = op_of(layer).hls_error_unit(layer, n, f"eb{i}", e_in, f"z{i}", err, shift,
                                                                    plan.err_bits, plan.grad_acc_bits)
@@ -177,12 +189,34 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
             step, tap = op_of(layer).hls_error_step(n, i, e_out, e_in)
             used.add(tap)
             steps.append(step)
+        chain.append(e_in)
         src = ctx_layers[i - 1]["name"] + "_n" if i > 0 else "in_p"
-        steps.append(f"hilt::tee<{src}>({e_in}, e[{i}], out, true)")
-    drains = [(kind, t) for t in range(len(layers) + 1) for kind in ("x", "y") if (kind, t) not in used]
-    return {"steps": steps, "structs": structs, "drains": drains,
-            "max_rows": max([1] + [int(np.prod(l.in_shape)) for l in net.layers if l.weighted]),
-            "error_sizes": ctx_layers}
+        if i == 0:  # the error at the image is not sent (interface.layout)
+            steps.append(f"hilt::drain<{src}>({e_in})")
+            continue
+        steps.append(f"hilt::tee<{src}>({e_in}, e{i}, eo{i}, true)")
+        producers.append(i)
+    # the error units' zero biases: one per output row of the widest error unit
+    rows = [dict(st["fields"])["O"] for st in structs if st["name"].endswith(("_e", "_t"))]
+    return {"steps": steps, "structs": structs, "chain": chain, "max_rows": max([1] + rows),
+            **backward_plan(tap_sizes, used, producers)}
+
+
+def _stream_context(q: QModel, ctx_layers: list[dict], tap_sizes: list[int], beat: int) -> dict:
+    """The top's AXI4-Stream sections (one struct each: N values of BITS bits at the beat width) and the
+    forward region's FIFO depths (streams.py says why each is what it is)."""
+    weighted = [c for c in ctx_layers if c["op"] in ("conv", "dense")]
+    sections = [{"name": f"tap{t}", "n": n, "bits": q.bits} for t, n in enumerate(tap_sizes)]
+    sections += [{"name": f"err{t}", "n": n, "bits": interface.ERR_BITS} for t, n in enumerate(tap_sizes)]
+    for c in weighted:
+        f = dict(c["fields"])
+        sections += [{"name": f"{c['name']}_w", "n": f["O"] * f["K"], "bits": q.bits},
+                     {"name": f"{c['name']}_b", "n": f["O"], "bits": bias_bits(q.bits)},
+                     {"name": f"{c['name']}_gw", "n": f["O"] * f["K"], "bits": interface.GRAD_BITS},
+                     {"name": f"{c['name']}_gb", "n": f["O"], "bits": interface.GRAD_BITS}]
+    depths = forward_depths(tap_sizes)
+    return {"beat_bits": beat, "sections": sections, "fwd_depths": depths, "bias_bits": bias_bits(q.bits),
+            "statuses": [(st.name, int(st)) for st in interface.Status], "fifo_depths": {"forward": depths}}
 
 
 def _tied(fwd, layer: Layer):
@@ -268,7 +302,10 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
            "part": getattr(board, "part", "xczu7ev-ffvc1156-2-e"), "freq_mhz": f"{freq_mhz:g}",
            "period_ns": f"{1000.0 / freq_mhz:.3f}", "dir_name": Path(out_dir).name, "backward": backward,
            "init": init, "modes": [(m.upper(), v, MODE_DOCS[m]) for m, v in MODES.items()],
-           "memories": [(m.upper(), v) for m, v in MEMORIES.items()], "plan": _plan_context(net, plan)}
+           "memories": [(m.upper(), v) for m, v in MEMORIES.items()], "plan": _plan_context(net, plan),
+           **_stream_context(q, ctx_layers, tap_sizes, beat_bits(board))}
+    if backward:
+        ctx["fifo_depths"]["backward"] = {name: depth for name, depth in backward["streams"]}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     with atomic_dir(out_dir) as tmp:  # written beside DIR, renamed into place only when complete
@@ -291,10 +328,11 @@ def _write_project(q, tmp, ctx, env, name, net, layers, folding, plan, tap_sizes
     for target, template in files.items():
         (tmp / target).write_text(env.get_template(template).render(**ctx))
     shutil.copytree(LIBRARY, tmp / "include" / "hilt")
-    stream_weights(q).astype("<i4").tofile(tmp / "weights.bin")
+    stream_weights(q, ctx["beat_bits"]).tofile(tmp / "weights.bin")
     manifest = {"name": name, "top": ctx["top"], "source": ctx["source"], "bits": q.bits, "acc_bits": q.acc_bits,
                 "board": ctx["board"], "part": ctx["part"], "freq_mhz": freq_mhz, "modes": MODES,
-                "beat": "int32 little-endian, one value per beat; maps in pixel-major, channel-minor (HWC) order",
+                "beat_bits": ctx["beat_bits"], "interface": interface.describe(ctx["beat_bits"]),
+                "fifo_depths": ctx["fifo_depths"],
                 "input": {"shape": list(net.input_shape), "format": q.input_fmt.to_json()},
                 "layers": [{"name": l.name, "op": l.op, "in_shape": list(l.in_shape), "out_shape": list(l.out_shape),
                             "out_format": ql.out_fmt.to_json(), "onnx_nodes": list(l.onnx_nodes),
@@ -303,7 +341,7 @@ def _write_project(q, tmp, ctx, env, name, net, layers, folding, plan, tap_sizes
                            for ql, l, flat in zip(layers, net.layers, _flattened_from(q))],
                 "folding": folding_to_json(folding), "plan": plan.to_json(), "tap_sizes": tap_sizes, "backward": backward is not None,
                 "weights_stream": "per conv/dense layer: O x K weights (dense columns in HWC order), then O biases "
-                                  "as (low 32 bits, high 32 bits)"}
+                                  f"({bias_bits(q.bits)}-bit), each a section of the interface"}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     q.save(tmp / "qmodel.npz")
     return manifest

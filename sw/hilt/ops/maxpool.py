@@ -47,7 +47,7 @@ class MaxPool(Op):
         return window_fields(layer)
 
     def hls_error_step(self, cname, i, e_out, e_in):
-        return f"hilt::maxpool_bwd<{cname}_p>({e_out}, tx[{i}], {e_in})", ("x", i)
+        return f"hilt::maxpool_bwd<{cname}_p>({e_out}, tx{i}, {e_in})", ("x", i)
 
     def stash_bits(self, layer, bits):
         kh, kw = layer.attrs["kernel"]

@@ -28,7 +28,7 @@ class Relu(Op):
         return e * (y > 0)
 
     def hls_error_step(self, cname, i, e_out, e_in):
-        return f"hilt::relu_bwd<{cname}_p>({e_out}, ty[{i + 1}], {e_in})", ("y", i + 1)
+        return f"hilt::relu_bwd<{cname}_p>({e_out}, ty{i + 1}, {e_in})", ("y", i + 1)
 
     def stash_bits(self, layer, bits):
         return int(np.prod(layer.in_shape))  # the mask
