@@ -1,5 +1,5 @@
 """`hilt build` with the layer-sequential engine: AlexNet, which the streaming pipeline cannot fit on a ZCU104,
-becomes the engine's project and a block design whose AXI4 masters reach DDR through the PS's HP port, with
+becomes the engine's project and a block design whose AXI4 masters reach DDR through the PS's HP ports, with
 no DMA; the scaled AlexNet goes through the stand-in vendor tools to an overlay a driver can load."""
 
 from __future__ import annotations
@@ -42,15 +42,27 @@ def check_engine_block_design(build: Path, board_key: str) -> None:
     assert "axi_dma" not in interp.cells
     masters = master_bundles(cfg.wports)
     assert kind.masters == masters and len(masters) == cfg.wports + 2
+    # dealt round robin over the HP ports, one SmartConnect each: each weight master (listed first) alone on
+    # its port, as the engine's DSE counts a full port's width per weight master
+    ports = min(4, len(masters))
     intf = [set(c.args) for c in rec.named("connect_bd_intf_net")]
-    for i, m in enumerate(masters):
-        assert {f"hilt_accel/{m}", f"data_smc/S{i:02d}_AXI"} in intf, m
-    assert {"data_smc/M00_AXI", f"zynq_ps/{fam.slave}"} in intf
-    props = properties(rec, interp.tcl)
-    assert props["data_smc"]["CONFIG.NUM_SI"] == str(len(masters))
     spaces = {c.args[c.args.index("-target_address_space") + 1]: c.args[-2] for c in rec.named("assign_bd_address")}
-    assert {f"hilt_accel/Data_{m}" for m in masters} <= set(spaces)
-    assert all(spaces[f"hilt_accel/Data_{m}"] == f"zynq_ps/{fam.ddr_segment}" for m in masters)
+    props = properties(rec, interp.tcl)
+    clock_net = [set(c.args) for c in rec.named("connect_bd_net") if "clk_wiz/clk_out1" in c.args][0]
+    for p in range(ports):
+        sc = "data_smc" if p == 0 else f"data_smc{p}"
+        slave, clk, seg = fam.hp(p)
+        mine = masters[p::ports]
+        assert props[sc]["CONFIG.NUM_SI"] == str(len(mine))
+        assert {f"{sc}/M00_AXI", f"zynq_ps/{slave}"} in intf
+        assert {f"zynq_ps/{clk}", f"{sc}/aclk"} <= clock_net
+        for i, m in enumerate(mine):
+            assert {f"hilt_accel/{m}", f"{sc}/S{i:02d}_AXI"} in intf, m
+            assert spaces[f"hilt_accel/Data_{m}"] == f"zynq_ps/{seg}"
+    weights = ["m_axi_gmem1", *[f"m_axi_gmem{i + 2}" for i in range(1, cfg.wports)]]
+    assert masters[:cfg.wports] == tuple(weights) and cfg.wports <= ports
+    for i in range(1, 4):
+        assert (props["zynq_ps"].get(f"CONFIG.PSU__USE__S_AXI_GP{i + 2}") == "1") == (i < ports)
     assert check_addresses(rec, (fam.control_base, fam.control_base + 0x10000000)) == []
     # the engine's top declares exactly these bundles
     top = (build / "hls" / f"{program['name']}_top.cpp").read_text()

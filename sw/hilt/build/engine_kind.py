@@ -3,7 +3,7 @@
 The engine has no streams and so no AXI DMA: its own AXI4 masters read descriptors, parameters and
 activations in one DDR buffer and write activations back (templates/engine/top.cpp.j2 declares the
 bundles: gmem0 the input activations, gmem1 the parameters and descriptors, gmem2 the output activations,
-gmem3.. the extra weight masters when the DSE chose more than one). Its plan is the engine's DSE
+gmem3.. the extra weight masters when the DSE chose more than one), spread over the PS's HP ports. Its plan is the engine's DSE
 (hilt.dse.sequential) on the board, so the cycles the build reports are the roofline of the code it emits.
 """
 
@@ -21,8 +21,11 @@ POINTER_SPAN, SCALAR_SPAN, FIRST_ARG = 0x0C, 0x08, 0x10
 
 
 def master_bundles(wports: int) -> tuple[str, ...]:
-    """The m_axi interfaces of an engine with ``wports`` weight masters, as Vitis HLS names them."""
-    return tuple(f"m_axi_gmem{i}" for i in range(wports + 2))
+    """The m_axi interfaces of an engine with ``wports`` weight masters, as Vitis HLS names them: the weight
+    masters first (gmem1, which also reads the descriptors, then gmem3..), then the activations (gmem0 in, gmem2
+    out). The block design deals them round robin over the PS's four HP ports, so each weight master has a
+    port's full width, as the engine's DSE counts it."""
+    return ("m_axi_gmem1", *[f"m_axi_gmem{i + 2}" for i in range(1, wports)], "m_axi_gmem0", "m_axi_gmem2")
 
 
 def pointer_args(wports: int) -> list[str]:
