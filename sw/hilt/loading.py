@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from .errors import HiltError
 from .ir import Network
@@ -13,11 +12,13 @@ def load_network(spec: str) -> Network:
     from . import zoo
     from .frontend import import_onnx
 
-    if Path(spec).exists():
+    from .validate import exists
+
+    if exists(spec):
         return import_onnx(spec)
     if spec in zoo.names():
         return import_onnx(zoo.build(spec))
-    raise HiltError(f"{spec}: no such ONNX file and not a zoo model (zoo: {', '.join(zoo.names())})")
+    raise HiltError(f"{spec[:200]}: no such ONNX file and not a zoo model (zoo: {', '.join(zoo.names())})")
 
 
 def load_splits(spec: str, net):

@@ -62,14 +62,11 @@ def read_qmodel(path: str | Path) -> tuple[dict, list[dict[str, np.ndarray]]]:
 
 def f_safe_from_manifest(path: str | Path) -> float:
     """The timing-closed frequency an overlay's manifest records (from its Vivado timing report)."""
-    from ..errors import HiltError
+    from ..validate import finite, mapping, read_json
 
-    try:
-        return float(json.loads(Path(path).read_text())["f_safe_mhz"])
-    except FileNotFoundError:
-        raise HiltError(f"{path}: no such overlay manifest; `hilt build` writes DIR/overlay/manifest.json") from None
-    except (KeyError, TypeError, ValueError) as err:
-        raise HiltError(f"{path}: not an overlay manifest with f_safe_mhz ({err})") from None
+    hint = "`hilt build` writes DIR/overlay/manifest.json"
+    manifest = mapping(read_json(path, "overlay manifest", hint), f"{path}", required=("f_safe_mhz",))
+    return finite(manifest["f_safe_mhz"], f"{path}: f_safe_mhz", 0, 10_000, lo_open=True, hint=hint)
 
 
 def _tuples(value):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import HiltError
@@ -11,15 +10,19 @@ from ..errors import HiltError
 def register(sub) -> None:
     from ..commands.common import add_data_argument, positive_int
     from ..quant.calibrate import CALIBRATION_IMAGES
+    from ..validate import clock_mhz
 
     p = sub.add_parser("compile", help="generate the HLS C++ project of a model (sources, Tcl, testbench)",
                        description="Quantize MODEL (ONNX file, zoo name, or a .npz from `hilt quantize`) and write a "
                                    "self-contained Vitis HLS project to DIR: top function, per-layer parameter "
                                    "header, kernel library, weight stream, C-sim testbench, csynth.tcl, manifest.")
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="project folder; an existing folder is replaced only if hilt wrote it (or with --force)")
+    p.add_argument("--force", action="store_true",
+                   help="replace DIR even if it holds files hilt did not write")
     p.add_argument("--board", default="zcu104", help="board (part and clock limits; default zcu104)")
-    p.add_argument("--freq", type=float, default=200.0, metavar="MHZ", help="target clock (default 200)")
+    p.add_argument("--freq", type=clock_mhz, default=200.0, metavar="MHZ", help="target clock (default 200)")
     p.add_argument("--plan", "--folding", metavar="JSON", dest="folding",
                    help="the hardware plan: a `hilt dse --target hls --json` report (its chosen plan), a plan, or "
                         "per-layer {pe, simd} of the forward units (--folding: the same)")
@@ -46,10 +49,12 @@ def register(sub) -> None:
 
 
 def load_quantized(spec: str, data: str, bits: int, calib: int):
-    from ..quant import QModel, calibrate_on
+    from ..quant import calibrate_on
 
     if spec.endswith(".npz"):
-        return QModel.load(spec)
+        from ..validate import load_quantized
+
+        return load_quantized(spec)
     from ..loading import load_network, load_splits
 
     net = load_network(spec)
@@ -61,8 +66,10 @@ def cmd_compile(args) -> int:
     from ..dse.boards import load_board
     from ..plan import HLS, load_plan
     from ..quant.calibrate import CALIBRATION_IMAGES
+    from ..validate import check_output_dir
     from .project import compile_project
 
+    check_output_dir(args.output, args.force)  # before either architecture writes anything
     if args.engine != "streaming":
         from ..engine.command import compile_engine
 
@@ -76,20 +83,23 @@ def cmd_compile(args) -> int:
     if args.folding:
         plan = load_plan(args.folding, q.network, target=HLS, mode="train" if q.err_out_fmt else "infer",
                          bits=q.bits, acc_bits=q.acc_bits, freq_mhz=args.freq, board=board.key)
-    manifest = compile_project(q, args.output, board, args.freq, plan=plan, source=args.model)
-    if args.rtl:
+    manifest = compile_project(q, args.output, board, args.freq, plan=plan, source=args.model,
+                               extra=_rtl_twin(q, board, args.model) if args.rtl else None)
+    print(f"wrote {args.output}: {len(manifest['layers'])} layers, top {manifest['top']}, "
+          f"{board.name} at {args.freq:g} MHz (generated in {manifest['seconds']:.2f} s)")
+    return 0
+
+
+def _rtl_twin(q, board, source: str):
+    """--rtl: the RTL twin written into the project folder (DIR/rtl) before the folder moves into place."""
+    def write(project: Path, manifest: dict) -> dict:
         from ..plan import HardwarePlan
         from ..rtl.design import write_rtl
 
         # the twin is rendered from the plan the HLS project was generated from (its forward units)
-        manifest["rtl"] = write_rtl(q, Path(args.output) / "rtl", HardwarePlan.from_json(manifest["plan"]),
-                                    board.dma_width_bits, manifest["name"], args.model)
-        path = Path(args.output) / "manifest.json"
-        path.write_text(json.dumps({**json.loads(path.read_text()), "rtl": manifest["rtl"]}, indent=2) + "\n")
-    q.save(Path(args.output) / "qmodel.npz")
-    print(f"wrote {args.output}: {len(manifest['layers'])} layers, top {manifest['top']}, "
-          f"{board.name} at {args.freq:g} MHz (generated in {manifest['seconds']:.2f} s)")
-    return 0
+        return {"rtl": write_rtl(q, project / "rtl", HardwarePlan.from_json(manifest["plan"]),
+                                 board.dma_width_bits, manifest["name"], source)}
+    return write
 
 
 def cmd_csim(args) -> int:
@@ -97,18 +107,21 @@ def cmd_csim(args) -> int:
     from ..commands.common import write_json
     from ..experiments import compare_with_golden
     from ..loading import load_splits
-    from ..quant import QModel
 
     project = Path(args.project)
     if not (project / "manifest.json").is_file() or not (project / "qmodel.npz").is_file():
         raise HiltError(f"{project}: not a project written by `hilt compile` (manifest.json, qmodel.npz missing)")
-    q = QModel.load(project / "qmodel.npz")
+    from ..validate import check_output_file, load_quantized, mapping, read_json
+
+    if args.json is not None:
+        check_output_file(args.json, "--json")
+    backward = mapping(read_json(project / "manifest.json", "project manifest"), "manifest.json").get("backward")
+    q = load_quantized(project / "qmodel.npz")
     _, test_ds = load_splits(args.data, q.network)
     x = golden.quantize_input(q, test_ds.x[: args.samples])
     seconds: dict = {}
     rows = compare_with_golden(project, q, x, test_ds.y[: args.samples], seconds)
     ok = all(r["equal"] for r in rows)
-    backward = json.loads((project / "manifest.json").read_text()).get("backward")
     what = "every tap, error and gradient" if backward else "every tap"
     print(f"C-sim of {project.name}: {len(x)} images, build {seconds['build']:.1f} s, forward {seconds['forward']:.2f} s, "
           f"backward {seconds['backward']:.2f} s; {what + ' equals the golden model' if ok else 'MISMATCH'}")

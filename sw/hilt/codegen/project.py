@@ -24,6 +24,7 @@ from ..ops import HLS_BACKWARD_OPS, op_of
 from ..plan import HLS, HardwarePlan, default_plan
 from ..plan.hardware import check_plan
 from ..quant import QModel
+from ..validate import atomic_dir
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "hls"
@@ -239,9 +240,11 @@ def _plan_context(net, plan: HardwarePlan) -> dict:
 
 def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float = 200.0,
                     folding: dict[str, LayerFolding] | None = None, name: str | None = None,
-                    source: str = "", plan: HardwarePlan | None = None) -> dict:
+                    source: str = "", plan: HardwarePlan | None = None, extra=None) -> dict:
     """Write the HLS project for ``q`` into ``out_dir``; returns the manifest. The hardware comes from
-    ``plan`` (a ``hilt dse --target hls`` plan) or, without one, from ``folding`` (forward pe x simd)."""
+    ``plan`` (a ``hilt dse --target hls`` plan) or, without one, from ``folding`` (forward pe x simd).
+    ``extra(folder, manifest)`` writes more into the project before it is moved into place (the RTL twin)
+    and returns the manifest fields that describe it."""
     start = time.perf_counter()
     net = q.network
     plan = project_plan(q, board, freq_mhz, folding, plan)
@@ -268,10 +271,18 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
            "memories": [(m.upper(), v) for m, v in MEMORIES.items()], "plan": _plan_context(net, plan)}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
-    out = Path(out_dir)
-    tmp = out.with_name(f".{out.name}.part")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    with atomic_dir(out_dir) as tmp:  # written beside DIR, renamed into place only when complete
+        manifest = _write_project(q, tmp, ctx, env, name, net, layers, folding, plan, tap_sizes, backward, init,
+                                  freq_mhz)
+        if extra is not None:
+            manifest.update(extra(tmp, manifest))
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest["seconds"] = time.perf_counter() - start
+    return manifest
+
+
+def _write_project(q, tmp, ctx, env, name, net, layers, folding, plan, tap_sizes, backward, init,
+                   freq_mhz) -> dict:
     (tmp / "include").mkdir(parents=True)
     files = {f"{name}_params.h": "params.h.j2", f"{name}_top.h": "top.h.j2", f"{name}_top.cpp": "top.cpp.j2",
              "tb.cpp": "tb.cpp.j2", "csynth.tcl": "csynth.tcl.j2", "README.md": "README.md.j2"}
@@ -294,8 +305,5 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
                 "weights_stream": "per conv/dense layer: O x K weights (dense columns in HWC order), then O biases "
                                   "as (low 32 bits, high 32 bits)"}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    manifest["seconds"] = time.perf_counter() - start
+    q.save(tmp / "qmodel.npz")
     return manifest

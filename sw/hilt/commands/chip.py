@@ -7,7 +7,6 @@ a PNG. ``hilt infer --backend emu`` uses the chip options defined here.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -16,7 +15,11 @@ from ..experiments import FinetuneSettings, SweepSettings, chip_finetune, fit_ch
 from ..fileio import atomic_path
 from ..loading import load_network
 from ..quant.calibrate import CALIBRATION_IMAGES
+from ..validate import (CHIP_HINT, check_output_file, chip_fields, clock_mhz, positive_float, read_json, seed,
+                        sweep_points as checked_sweep_points, temperature)
 from .common import add_data_argument, positive_int, table, write_json
+
+MAX_SWEEP_POINTS = 10_000  # each point runs the held-out set on the chip: more is a typo in the range
 
 F_SAFE_DEFAULT = 200.0
 
@@ -34,13 +37,13 @@ def f_safe_arg(text: str) -> float:
             return f_safe_from_manifest(text)
         except HiltError as err:  # argparse reports it as a usage error (exit 2)
             raise argparse.ArgumentTypeError(str(err)) from None
-    return float(text)
+    return clock_mhz(text)
 
 
 def add_chip_arguments(p) -> None:
     g = p.add_argument_group("virtual chip")
-    g.add_argument("--chip-seed", type=int, default=0, help="which die: per-lane delays and fault map (default 0)")
-    g.add_argument("--temp", type=float, default=25.0, metavar="C", help="junction temperature (default 25)")
+    g.add_argument("--chip-seed", type=seed, default=0, help="which die: per-lane delays and fault map (default 0)")
+    g.add_argument("--temp", type=temperature, default=25.0, metavar="C", help="junction temperature (default 25)")
     g.add_argument("--f-safe", type=f_safe_arg, default=F_SAFE_DEFAULT, metavar="MHZ|manifest.json",
                    help=f"timing-closed frequency of the design, or a built overlay's manifest.json (its f_safe "
                         f"from the Vivado timing report) (default {F_SAFE_DEFAULT:g})")
@@ -51,12 +54,7 @@ def chip_from_args(args, seed: int | None = None):
     from ..faults import Chip
 
     if getattr(args, "chip", None):
-        try:
-            chip = Chip(**json.loads(Path(args.chip).read_text()))
-        except FileNotFoundError:
-            raise HiltError(f"{args.chip}: no such chip file; write one with `hilt profile fit`") from None
-        except (TypeError, ValueError) as err:
-            raise HiltError(f"{args.chip}: not a chip file ({err})") from None
+        chip = Chip(**chip_fields(read_json(args.chip, "chip file", CHIP_HINT), args.chip))
         if seed is not None:
             chip.seed = seed
         return chip
@@ -95,14 +93,19 @@ def parse_freqs(text: str) -> list[float]:
     try:
         if ":" in text:
             start, stop, step = (float(v) for v in text.split(":"))
-            if step <= 0 or stop < start:
+            if not all(np.isfinite((start, stop, step))) or step <= 0 or stop < start:
                 raise ValueError
-            return [float(f) for f in np.arange(start, stop + step / 2, step)]
-        freqs = [float(v) for v in text.split(",") if v.strip()]
+            if (stop - start) / step + 1 > MAX_SWEEP_POINTS:
+                raise HiltError(f"--freq {text}: {(stop - start) / step + 1:,.0f} points; a sweep takes at most "
+                                f"{MAX_SWEEP_POINTS:,} (use a larger step)")
+            freqs = [float(f) for f in np.arange(start, stop + step / 2, step)]
+        else:
+            freqs = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise HiltError(f"--freq {text}: give MHz as START:STOP:STEP, a list A,B,C or one value") from None
-    if not freqs or min(freqs) <= 0:
-        raise HiltError(f"--freq {text}: frequencies must be positive MHz")
+    if not freqs or len(freqs) > MAX_SWEEP_POINTS or not all(0 < f <= 10_000 for f in freqs):
+        raise HiltError(f"--freq {text}: give 1 to {MAX_SWEEP_POINTS:,} clocks, each a positive number of MHz "
+                        f"up to 10,000")
     return freqs
 
 
@@ -129,6 +132,13 @@ def setup(args):
     return net, q, train_ds, test_ds
 
 
+def check_outputs(args) -> None:
+    """Refuse unwritable output paths before an experiment runs (it may take hours)."""
+    for option in ("json", "plot", "output", "checkpoint"):
+        if getattr(args, option, None) is not None:
+            check_output_file(getattr(args, option), "--" + option)
+
+
 def add_common(p, samples: bool = True) -> None:
     p.add_argument("model", metavar="MODEL", help="trained ONNX model (e.g. from `hilt train`) or zoo name")
     add_data_argument(p)
@@ -145,7 +155,7 @@ def add_common(p, samples: bool = True) -> None:
 
 def add_finetune_arguments(p, epochs: int) -> None:
     p.add_argument("--epochs", type=positive_int, default=epochs, help=f"fine-tuning epochs (default {epochs})")
-    p.add_argument("--lr", type=float, default=0.01, help="peak learning rate (default 0.01)")
+    p.add_argument("--lr", type=positive_float, default=0.01, help="peak learning rate (default 0.01)")
     p.add_argument("--train-samples", type=positive_int, help="training images for fine-tuning (default: all)")
 
 
@@ -167,10 +177,12 @@ def save_plot(path, draw) -> None:
 # ---- sweep -----------------------------------------------------------------------------------
 
 def cmd_sweep(args) -> int:
-    _, q, _, test_ds = setup(args)
+    check_outputs(args)
+    freqs = parse_freqs(args.freq)
     chip = chip_from_args(args)
+    _, q, _, test_ds = setup(args)
     accel = accelerator_from_args(args, q=q) if args.backend != "emu" else None
-    points = sweep(q, chip, test_ds, SweepSettings(parse_freqs(args.freq), progress=not args.quiet), accel=accel)
+    points = sweep(q, chip, test_ds, SweepSettings(freqs, progress=not args.quiet), accel=accel)
     rows = [[f"{p['freq_mhz']:g}", "hang" if p["hung"] else f"{p['accuracy'] * 100:.2f}%",
              "-" if p["corrupted_rate"] is None else f"{p['corrupted_rate'] * 100:.3f}%"] for p in points]
     print(f"chip seed {chip.seed}, {chip.temp_c:g} C: f_safe {chip.f_safe_mhz:g} MHz, hangs above "
@@ -200,16 +212,24 @@ def cmd_sweep(args) -> int:
 
 def cmd_finetune(args) -> int:
     from ..frontend import export_onnx
+    from ..accel import AcceleratorHang
 
+    check_outputs(args)
+    chip = chip_from_args(args)
+    if args.backend == "emu" and args.freq > chip.f_crash_mhz:
+        raise HiltError(f"--freq {args.freq:g}: the chip hangs above {chip.f_crash_mhz:g} MHz "
+                        f"(f_safe {chip.f_safe_mhz:g} MHz); choose a lower clock")
     _, q, train_ds, test_ds = setup(args)
     if args.train_samples:
         train_ds = train_ds.subset(slice(0, args.train_samples))
-    chip = chip_from_args(args)
     other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
     accels = {key: accelerator_from_args(args, c.seed, q=q) for key, c in (("this", chip), ("other", other))}
     settings = FinetuneSettings(args.freq, args.epochs, args.lr, args.batch_size, args.seed, args.checkpoint,
                                 progress=not args.quiet)
-    out, result = chip_finetune(q, accels, train_ds, test_ds, settings)
+    try:
+        out, result = chip_finetune(q, accels, train_ds, test_ds, settings)
+    except AcceleratorHang:
+        raise HiltError(f"--freq {args.freq:g}: the chip hung during fine-tuning; choose a lower clock") from None
     before, after = out["before"], out["after"]
     report = {"freq_mhz": args.freq, "chip_seed": chip.seed, "other_chip_seed": other.seed,
               "before_accuracy": before["this"], "after_accuracy": after["this"],
@@ -240,13 +260,9 @@ def cmd_finetune(args) -> int:
 # ---- profile ---------------------------------------------------------------------------------
 
 def cmd_profile_fit(args) -> int:
-    try:
-        measured = json.loads(Path(args.measured).read_text())
-        measured["points"]
-    except FileNotFoundError:
-        raise HiltError(f"{args.measured}: no such sweep file; record one with `hilt sweep --json`") from None
-    except (ValueError, KeyError, TypeError):
-        raise HiltError(f"{args.measured}: not a sweep JSON with a 'points' list") from None
+    check_outputs(args)
+    measured = read_json(args.measured, "sweep file", "record one with `hilt sweep --json`")
+    checked_sweep_points(measured, args.measured)
     _, q, _, test_ds = setup(args)
     base = chip_from_args(args)
     freqs = sorted({p["freq_mhz"] for p in measured["points"] if not p.get("hung")})
@@ -296,11 +312,11 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
                    help="the accelerator's architecture: the streaming pipeline (default) or the layer-sequential "
                         "engine (shared VEC x LANE MAC lanes, every layer's output read back from DDR)")
-    p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="clock of the forward passes")
-    p.add_argument("--other-chip-seed", type=int, help="second die to evaluate on (default chip seed + 1)")
+    p.add_argument("--freq", type=clock_mhz, required=True, metavar="MHZ", help="clock of the forward passes")
+    p.add_argument("--other-chip-seed", type=seed, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)
     p.add_argument("--batch-size", type=positive_int, default=32, help="(default 32)")
-    p.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="shuffling seed (default 0)")
     p.add_argument("--checkpoint", metavar="FILE.npz", help="save progress here and resume from it if present")
     p.add_argument("-o", "--output", metavar="TUNED.onnx", help="write the fine-tuned model")
     p.set_defaults(func=cmd_finetune)

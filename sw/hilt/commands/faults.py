@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ..errors import HiltError
 from ..experiments import MITIGATIONS, FaultSettings, fault_study, reram_curves
-from .chip import add_common, add_finetune_arguments, chip_from_args, parse_rates, save_plot, setup
+from ..validate import fraction, open_fraction
+from .chip import add_common, add_finetune_arguments, check_outputs, chip_from_args, parse_rates, save_plot, setup
 from .common import table, write_json
 
 
@@ -20,11 +21,11 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--stuck-at", default="0.01,0.02,0.04", metavar="RATES",
                    help="fractions of weight-memory bits stuck at 0/1 (default 0.01,0.02,0.04)")
-    p.add_argument("--reram", type=float, default=0.0, metavar="RATE",
+    p.add_argument("--reram", type=fraction, default=0.0, metavar="RATE",
                    help="fraction of 2-bit ReRAM cells stuck at lowest/highest conductance (default 0)")
     p.add_argument("--mitigate", default="none,faq,clip,retrain,faq+retrain", metavar="LIST",
                    help="comma-separated; each none or a '+' combination of faq, clip, retrain")
-    p.add_argument("--clip", type=float, default=0.5, metavar="FRACTION",
+    p.add_argument("--clip", type=open_fraction, default=0.5, metavar="FRACTION",
                    help="clipping bound as a fraction of each layer's largest weight (default 0.5)")
     add_finetune_arguments(p, epochs=1)
     p.add_argument("--curves", action="store_true",
@@ -44,6 +45,7 @@ def parse_mitigations(text: str) -> list[frozenset]:
 
 
 def cmd_faults(args) -> int:
+    check_outputs(args)
     _, q, train_ds, test_ds = setup(args)
     if args.train_samples:
         train_ds = train_ds.subset(slice(0, args.train_samples))

@@ -7,7 +7,8 @@ import numpy as np
 from ..errors import HiltError
 from ..fileio import atomic_path
 from ..loading import load_network
-from .common import load_npy, shape_str, table, write_json
+from ..validate import check_images, check_output_file, clock_mhz, load_npy, load_quantized, seed
+from .common import shape_str, table, write_json
 
 BACKENDS = ("float", "golden", "emu", "csim", "rtl", "simboard", "board")
 
@@ -35,7 +36,7 @@ def register(sub) -> None:
     p.add_argument("--quantized", metavar="QMODEL.npz", help="golden: formats and weights from `hilt quantize`")
     p.add_argument("--int", dest="raw_int", action="store_true",
                    help="golden/emu: write the integer logits instead of their float values")
-    p.add_argument("--freq", type=float, metavar="MHZ", help="emu: clock of the virtual chip (default: its f_safe)")
+    p.add_argument("--freq", type=clock_mhz, metavar="MHZ", help="emu: clock of the virtual chip (default: its f_safe)")
     from .chip import add_board_arguments, add_chip_arguments
 
     add_chip_arguments(p)
@@ -51,7 +52,7 @@ def register(sub) -> None:
     ze = zsub.add_parser("export", help="write a zoo model as ONNX")
     ze.add_argument("name")
     ze.add_argument("-o", "--output", required=True, metavar="FILE.onnx")
-    ze.add_argument("--seed", type=int, default=0, help="seed of the random initial weights (default 0)")
+    ze.add_argument("--seed", type=seed, default=0, help="seed of the random initial weights (default 0)")
     ze.set_defaults(func=cmd_zoo_export)
 
 
@@ -65,6 +66,8 @@ def layer_rows(net) -> list[dict]:
 
 
 def cmd_info(args) -> int:
+    if args.json is not None:
+        check_output_file(args.json, "--json")
     net = load_network(args.model)
     rows = layer_rows(net)
     text_rows = [[r["name"], r["op"], shape_str(r["input"]), shape_str(r["output"]), f"{r['params']:,}",
@@ -80,28 +83,31 @@ def cmd_info(args) -> int:
     return 0
 
 
-def _as_batch(x: np.ndarray, net) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
+def _as_batch(x: np.ndarray, net, where: str) -> np.ndarray:
     if x.shape == tuple(net.input_shape):
         x = x[None]
-    if x.shape[1:] != tuple(net.input_shape):
-        raise HiltError(f"input shape {shape_str(x.shape)} does not match the model input "
-                        f"Nx{shape_str(net.input_shape)}")
-    return x
+    if x.ndim < 1 or x.shape[1:] != tuple(net.input_shape):
+        raise HiltError(f"{where}: shape {shape_str(x.shape) or 'scalar'} does not match the model input "
+                        f"Nx{shape_str(net.input_shape)}; save a batch of that shape")
+    return check_images(x, where)
 
 
 def cmd_infer(args) -> int:
+    check_output_file(args.output, "--output")
     net = load_network(args.model)
-    x = _as_batch(load_npy(args.input), net)
+    x = _as_batch(load_npy(args.input), net, args.input)
     if args.backend == "float":
         from ..reference import forward
 
         y = forward(net, x)
     else:
         from .. import golden
-        from ..quant import QModel, quantize
+        from ..quant import quantize
 
-        q = QModel.load(args.quantized) if args.quantized else quantize(net, x, bits=args.bits)
+        q = load_quantized(args.quantized) if args.quantized else quantize(net, x, bits=args.bits)
+        if q.network.input_shape != net.input_shape:
+            raise HiltError(f"{args.quantized}: quantized for input {shape_str(q.network.input_shape)}, "
+                            f"the model takes {shape_str(net.input_shape)}; quantize this model")
         logits = golden.forward(q, x) if args.backend == "golden" else _on_accelerator(q, x, args)
         y = logits if args.raw_int else golden.dequantize(q, logits)
     with atomic_path(args.output) as tmp:
@@ -117,7 +123,7 @@ def _on_accelerator(q, x, args):
 
     accel = accelerator_from_args(args, q=q)
     accel.load(q)
-    if args.freq:
+    if args.freq is not None:
         accel.set_clock(args.freq)
     try:
         return accel.forward(x).logits
@@ -141,6 +147,7 @@ def cmd_zoo_export(args) -> int:
         raise HiltError(f"{args.name}: not a zoo model (zoo: {', '.join(zoo.names())})")
     import onnx
 
+    check_output_file(args.output, "-o")
     model = zoo.build(args.name, seed=args.seed)
     with atomic_path(args.output) as tmp:
         onnx.save(model, str(tmp))

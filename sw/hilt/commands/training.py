@@ -8,6 +8,7 @@ from ..errors import HiltError
 from ..fileio import atomic_path
 from ..loading import load_network
 from ..quant.calibrate import CALIBRATION_IMAGES
+from ..validate import check_output_file, momentum, nonneg_float, positive_float, seed
 from .common import add_data_argument, positive_int, table, write_json
 
 
@@ -24,11 +25,11 @@ def register(sub) -> None:
     add_data_argument(p)
     p.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"(default {d.epochs})")
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"(default {d.batch_size})")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
-    p.add_argument("--momentum", type=float, default=d.momentum, help=f"(default {d.momentum})")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"(default {d.weight_decay})")
+    p.add_argument("--lr", type=positive_float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    p.add_argument("--momentum", type=momentum, default=d.momentum, help=f"(default {d.momentum})")
+    p.add_argument("--weight-decay", type=nonneg_float, default=d.weight_decay, help=f"(default {d.weight_decay})")
     p.add_argument("--schedule", choices=("cosine", "constant"), default=d.schedule)
-    p.add_argument("--seed", type=int, default=d.seed, help="shuffling seed (default 0)")
+    p.add_argument("--seed", type=seed, default=d.seed, help="shuffling seed (default 0)")
     p.add_argument("--metrics", metavar="FILE.json", help="write the config and per-epoch metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
@@ -81,9 +82,13 @@ def cmd_train(args) -> int:
     from ..frontend import export_onnx
     from ..train import SGDConfig, train
 
+    check_output_file(args.output, "-o")
+    if args.metrics is not None:
+        check_output_file(args.metrics, "--metrics")
     net = load_network(args.model)
     train_ds, test_ds = load_splits(args.data, net)
     _check_classes(net, train_ds)
+    _check_classes(net, test_ds)
     config = SGDConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                        weight_decay=args.weight_decay, schedule=args.schedule, seed=args.seed)
     print(f"training {net.name} on {len(train_ds)} images ({args.data}), {len(test_ds)} held out")
@@ -99,6 +104,7 @@ def cmd_train(args) -> int:
 def cmd_quantize(args) -> int:
     from ..quant import calibrate_on
 
+    check_output_file(args.output, "-o")
     net = load_network(args.model)
     train_ds, _ = load_splits(args.data, net)
     q = calibrate_on(net, train_ds, args.bits, args.calib)
@@ -143,8 +149,11 @@ def evaluate(net, backends, train_ds, test_ds, bits: int = 8, calib: int = CALIB
 
 
 def cmd_eval(args) -> int:
+    if args.json is not None:
+        check_output_file(args.json, "--json")
     net = load_network(args.model)
     train_ds, test_ds = load_splits(args.data, net)
+    _check_classes(net, test_ds)
     backends = [b.strip() for b in args.backend.split(",") if b.strip()]
     results = evaluate(net, backends, train_ds, test_ds, bits=args.bits, calib=args.calib, overlay=args.overlay,
                        board_file=args.board_file)

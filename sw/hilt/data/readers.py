@@ -8,7 +8,9 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import io
+import math
 import pickle
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +19,37 @@ from ..errors import HiltError
 from .datasets import Dataset
 
 
+MAX_FILE_BYTES = 4 << 30  # a data file (or its gzip content) larger than this is refused, not read
+
+
 def _open(path: Path) -> bytes:
-    data = path.read_bytes()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    """A file's bytes, gunzipped when it starts with gzip's magic; corrupt or oversized files are refused."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise HiltError(f"{path.name}: larger than {MAX_FILE_BYTES >> 30} GiB; not a data set hilt reads")
+        data = path.read_bytes()
+        if data[:2] != b"\x1f\x8b":
+            return data
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
+            out = f.read(MAX_FILE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise HiltError(f"{path.name}: cannot read it ({err}); download the file again") from None
+    if len(out) > MAX_FILE_BYTES:
+        raise HiltError(f"{path.name}: unpacks to more than {MAX_FILE_BYTES >> 30} GiB; not a data set hilt reads")
+    return out
+
+
+def checked(ds: Dataset, where: str) -> Dataset:
+    """A data set with at least one image, one label per image, finite pixels and class labels >= 0."""
+    from ..validate import check_labels
+
+    if len(ds.x) == 0:
+        raise HiltError(f"{where}: holds no images; give a data set with images in it")
+    if len(ds.x) != len(ds.y):
+        raise HiltError(f"{where}: {len(ds.x)} images but {len(ds.y)} labels; the files do not belong together")
+    if not np.isfinite(ds.x).all():
+        raise HiltError(f"{where}: images hold NaN or infinite values")
+    return Dataset(ds.x, check_labels(ds.y, None, where), ds.name)
 
 
 def _find(root: Path, stems: list[str]) -> Path | None:
@@ -53,9 +83,11 @@ def parse_idx(data: bytes, name: str) -> np.ndarray:
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise HiltError(f"{name}: not an unsigned-byte idx file")
     ndim = data[3]
-    dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(int)
+    if ndim == 0 or len(data) < 4 + 4 * ndim:
+        raise HiltError(f"{name}: idx header is truncated ({ndim} dimensions, {len(data)} bytes)")
+    dims = [int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4)]
     payload = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
-    if payload.size != int(np.prod(dims)):
+    if payload.size != math.prod(dims):
         raise HiltError(f"{name}: idx header says {tuple(dims)} but holds {payload.size} bytes")
     return payload.reshape(dims)
 
@@ -71,9 +103,10 @@ def read_mnist_idx(root: Path):
     for images, labels in files.values():
         x = parse_idx(_open(images), images.name)
         y = parse_idx(_open(labels), labels.name)
-        if x.ndim != 3 or len(x) != len(y):
-            raise HiltError(f"{images.name}: {x.shape} images do not match {len(y)} labels")
-        out.append(Dataset((x[:, None] / 255.0).astype(np.float32), y.astype(np.int64), "mnist"))
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise HiltError(f"{images.name}: {x.shape} images do not match {y.shape} labels")
+        out.append(checked(Dataset((x[:, None] / 255.0).astype(np.float32), y.astype(np.int64), "mnist"),
+                           images.name))
     return tuple(out)
 
 
@@ -98,6 +131,8 @@ def _cifar_python(path: Path):
         y = np.asarray(batch[b"labels"], np.int64)
     except Exception as err:
         raise HiltError(f"{path.name}: not a CIFAR-10 python batch ({err})") from None
+    if y.ndim != 1 or len(x) != len(y):
+        raise HiltError(f"{path.name}: {len(x)} images but {y.size} labels; not a CIFAR-10 batch")
     return x, y
 
 
@@ -119,8 +154,8 @@ def read_cifar10(root: Path):
         tx, ty = load(test)
         x = np.concatenate([p[0] for p in parts])
         y = np.concatenate([p[1] for p in parts])
-        return (Dataset((x / 255.0).astype(np.float32), y, "cifar10"),
-                Dataset((tx / 255.0).astype(np.float32), ty, "cifar10"))
+        return (checked(Dataset((x / 255.0).astype(np.float32), y, "cifar10"), "CIFAR-10 training batches"),
+                checked(Dataset((tx / 255.0).astype(np.float32), ty, "cifar10"), test.name))
     return None
 
 
@@ -131,13 +166,16 @@ def _svhn_mat(path: Path) -> Dataset:
 
     try:
         mat = loadmat(str(path))
-        x, y = mat["X"], mat["y"].reshape(-1).astype(np.int64)
+        x, y = mat["X"], mat["y"].reshape(-1)
     except Exception as err:
         raise HiltError(f"{path.name}: not an SVHN .mat file with X and y ({err})") from None
+    from ..validate import check_labels
+
+    y = check_labels(y, 11, path.name)
     if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.shape[3] != len(y):
         raise HiltError(f"{path.name}: X has shape {x.shape}, expected 32x32x3xN matching y")
     y[y == 10] = 0  # SVHN labels the digit 0 as 10
-    return Dataset((x.transpose(3, 2, 0, 1) / 255.0).astype(np.float32), y, "svhn")
+    return checked(Dataset((x.transpose(3, 2, 0, 1) / 255.0).astype(np.float32), y, "svhn"), path.name)
 
 
 def read_svhn(root: Path):

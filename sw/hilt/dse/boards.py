@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..errors import HiltError
+from ..validate import finite
 
 BOARDS_DIR = Path(__file__).resolve().parents[3] / "boards"
 RESOURCES = ("dsp", "bram18", "uram", "lut", "ff")
@@ -22,6 +21,8 @@ FIELDS = ("name", "part", "board_part", "ps", "pynq_board", "resources", "pl_clo
           "dma_width_bits")
 CLOCK_FIELDS = ("source", "min_mhz", "max_mhz")
 NUMBER = (int, float)
+MAX_RESOURCE = 100_000_000  # the largest Versal parts have a few million LUTs; more is a typo
+MAX_CLOCK_MHZ = 2_000  # no FPGA fabric clock comes near
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def parse_board(data, where: str, key: str) -> Board:
     for r in RESOURCES:
         if _field(res, r, int, f"{where} resources") < 0:
             raise HiltError(f"{where}: resources.{r} must be >= 0")
+        finite(res[r], f"{where}: resources.{r}", 0, MAX_RESOURCE)
     if res["dsp"] == 0 or res["lut"] == 0:
         raise HiltError(f"{where}: resources.dsp and resources.lut must be > 0")
     ps = _field(data, "ps", str, where)
@@ -102,10 +104,14 @@ def parse_board(data, where: str, key: str) -> Board:
     _no_extra(clock, CLOCK_FIELDS, f"{where} pl_clock")
     lo = _field(clock, "min_mhz", NUMBER, f"{where} pl_clock")
     hi = _field(clock, "max_mhz", NUMBER, f"{where} pl_clock")
+    finite(lo, f"{where}: pl_clock.min_mhz", 0, MAX_CLOCK_MHZ)
+    finite(hi, f"{where}: pl_clock.max_mhz", 0, MAX_CLOCK_MHZ)
     if not 0 < lo < hi:
         raise HiltError(f"{where}: pl_clock needs 0 < min_mhz < max_mhz, got {lo}-{hi}")
     ddr = _field(data, "ddr_bandwidth_gbps", NUMBER, where)
     dma = _field(data, "dma_width_bits", int, where)
+    finite(ddr, f"{where}: ddr_bandwidth_gbps", 0, 10_000, lo_open=True)
+    finite(dma, f"{where}: dma_width_bits", 8, 4096)
     if ddr <= 0 or dma <= 0 or dma % 8:
         raise HiltError(f"{where}: ddr_bandwidth_gbps must be > 0 and dma_width_bits a positive multiple of 8")
     return Board(key, _field(data, "name", str, where), _field(data, "part", str, where),
@@ -116,13 +122,13 @@ def parse_board(data, where: str, key: str) -> Board:
 
 
 def load_board(spec: str) -> Board:
-    path = Path(spec)
+    from ..validate import exists, usable_path
+
+    path = usable_path(spec, "--board")
     if path.suffix.lower() not in (".yaml", ".yml"):
         path = BOARDS_DIR / f"{spec.lower()}.yaml"
-    if not path.is_file():
+    if not exists(path):
         raise HiltError(f"--board {spec}: unknown board (known: {', '.join(board_names())}, or a path to a YAML file)")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise HiltError(f"{path.name}: not valid YAML ({str(err).splitlines()[0]})") from None
-    return parse_board(data, path.name, path.stem.lower())
+    from ..validate import read_yaml
+
+    return parse_board(read_yaml(path, "board file"), path.name, path.stem.lower())

@@ -7,6 +7,7 @@ from ..errors import HiltError
 
 def register(sub) -> None:
     from ..commands.common import positive_int
+    from ..validate import clock_mhz, open_fraction, positive_float
 
     p = sub.add_parser("dse", help="design-space exploration: Pareto front of per-layer folding for a board",
                        description="Search each conv/dense unit's parallelism (PE x SIMD) and memory for MODEL "
@@ -17,7 +18,7 @@ def register(sub) -> None:
                                    "Models: docs/dse.md.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--board", required=True, help="board name (a boards/*.yaml stem, e.g. zcu104) or a YAML path")
-    p.add_argument("--freq", type=float, required=True, metavar="MHZ", help="PL clock")
+    p.add_argument("--freq", type=clock_mhz, required=True, metavar="MHZ", help="PL clock")
     p.add_argument("--mode", choices=("infer", "train"), default="infer",
                    help="forward pipeline only, or forward + backward (training) (default infer)")
     p.add_argument("--batch", type=positive_int, default=32, metavar="N",
@@ -30,8 +31,8 @@ def register(sub) -> None:
                         "a property of the code `hilt compile` emits; model: the full streaming architecture of "
                         "docs/dse.md (pixel-wide streams, multi-pixel windows, URAM, DDR stashes), which the "
                         "generator does not build yet (default hls)")
-    p.add_argument("--cap", type=float, default=0.8, help="utilisation cap per resource (default 0.8)")
-    p.add_argument("--target-fps", type=float, metavar="N", help="choose the cheapest design reaching N samples/s")
+    p.add_argument("--cap", type=open_fraction, default=0.8, help="utilisation cap per resource (default 0.8)")
+    p.add_argument("--target-fps", type=positive_float, metavar="N", help="choose the cheapest design reaching N samples/s")
     p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
                    help="streaming: the per-layer pipeline's Pareto front (default); sequential: the "
                         "layer-sequential engine's VEC x LANE search and per-layer roofline table (docs/engine.md)")
@@ -51,6 +52,11 @@ def cmd_dse(args) -> int:
         raise HiltError(f"--cap {args.cap:g}: give a utilisation fraction in (0, 1]")
     if args.target_fps is not None and args.target_fps <= 0:
         raise HiltError(f"--target-fps {args.target_fps:g}: give a positive rate in samples/s")
+    from ..validate import check_output_file
+
+    for option in ("json", "plot"):
+        if getattr(args, option) is not None:
+            check_output_file(getattr(args, option), "--" + option)
     board = load_board(args.board)
     board.check_clock(args.freq)
     net = _network(args.model)
@@ -87,11 +93,10 @@ def _sequential(args, net, board) -> int:
 def _network(spec: str):
     """The search needs shapes only: a zoo model is built directly rather than through its ONNX round trip
     (which takes seconds for AlexNet's 61 M parameters); files go through the importer as everywhere."""
-    from pathlib import Path
-
     from .. import zoo
     from ..loading import load_network
+    from ..validate import exists
 
-    if not Path(spec).exists() and spec in zoo.names():
+    if not exists(spec) and spec in zoo.names():
         return zoo.network(spec)
     return load_network(spec)

@@ -70,13 +70,13 @@ def compile_engine(args) -> int | None:
     when auto chooses the streaming pipeline (the caller then generates it)."""
     from ..dse.boards import load_board
     from ..dse.sequential import search
-    from ..quant import QModel
+    from ..validate import load_quantized
     from .project import write_project
 
     start = time.perf_counter()
     board = load_board(args.board)
     board.check_clock(args.freq)
-    q = QModel.load(args.model) if args.model.endswith(".npz") else None
+    q = load_quantized(args.model) if args.model.endswith(".npz") else None
     net = q.network if q else network_for(args.model)
     if args.engine == "auto":
         fits, why = streaming_fits(net, board, args.freq, args.bits)

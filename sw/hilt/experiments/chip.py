@@ -77,7 +77,8 @@ def fit_chip(measured: dict, emulated: list[dict], base):
     hung = [p["freq_mhz"] for p in measured["points"] if p.get("hung")]
     crash = base.crash_ratio
     if hung and ok:
-        crash = (max(f for f in ok if f < min(hung)) + min(hung)) / 2 / base.f_safe_mhz
+        below = [f for f in ok if f < min(hung)]
+        crash = ((max(below) + min(hung)) / 2 if below else min(hung)) / base.f_safe_mhz
     return dataclasses.replace(base, layer_scale=scales, crash_ratio=crash)
 
 

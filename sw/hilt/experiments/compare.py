@@ -3,7 +3,6 @@ and weight/bias gradient, compared as integers (==)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ def compare_with_golden(project: str | Path, q, x_int: np.ndarray, labels: np.nd
 
     from .. import golden
     from ..codegen.csim import build, run, run_backward
+    from ..validate import mapping, read_json
 
     project = Path(project)
     start = time.perf_counter()
@@ -36,7 +36,7 @@ def compare_with_golden(project: str | Path, q, x_int: np.ndarray, labels: np.nd
     rows = [_row("input" if i == 0 else q.network.layers[i - 1].name, a, b) for i, (a, b) in enumerate(zip(taps, ref))]
     if len(taps) != len(ref):
         rows.append({"tap": "tap count", "equal": False, "mismatches": abs(len(taps) - len(ref))})
-    backward = json.loads((project / "manifest.json").read_text()).get("backward")
+    backward = mapping(read_json(project / "manifest.json", "project manifest"), "manifest.json").get("backward")
     if backward and labels is not None:
         err = golden.error_at_logits(q, ref[-1], labels)
         errors, grads = run_backward(project, ref, err)

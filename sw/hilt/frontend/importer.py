@@ -10,6 +10,8 @@ tracked and dropped. Anything else is refused with the node's name, op and the s
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import onnx
 from onnx import numpy_helper
@@ -24,14 +26,25 @@ SUPPORTED_OPS = ("Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", 
 # ops allowed only on the integer side path that computes a Reshape's target shape
 SHAPE_OPS = ("Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice")
 SIDE_BATCH = 7  # a stand-in batch size when evaluating a side path: any N must give N x features
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+MAX_ELEMENTS = 1 << 31  # a tensor claiming more values than this is refused before anything is allocated
+MAX_INPUT_VALUES = 1 << 26  # per sample (AlexNet's is 154,587): a larger input is a corrupt shape, not a CNN
+MAX_WINDOW = 1024  # kernel and stride sizes; CNN kernels are single digits, AlexNet's largest is 11
+# No trained CNN parameter comes near 2**20; beyond it the fixed-point formats need shifts past the
+# accumulator and the float forward overflows float32 within a few layers.
+MAX_MAGNITUDE = float(2**20)
+NUMERIC_KINDS = "fiu"  # float and integer tensors; strings, complex and bools are not parameters
 
 
 class _Walk:
     def __init__(self, model: onnx.ModelProto):
         self.model = model
         g = model.graph
-        self.consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        self.consts = {t.name: tensor_array(t, f"initializer {t.name!r}") for t in g.initializer}
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+        if not 1 <= self.opset <= onnx.defs.onnx_opset_version():
+            raise HiltError(f"model imports opset {self.opset}, which this onnx ({onnx.__version__}) does not "
+                            f"define (1-{onnx.defs.onnx_opset_version()}); re-export with a released opset")
         self.side: set[str] = set()
         self.side_values: dict[str, np.ndarray] = {}  # side-path results we could evaluate
         self.layers: list[Layer] = []
@@ -48,8 +61,10 @@ class _Walk:
         x = inputs[0]
         dims = x.type.tensor_type.shape.dim
         shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
-        if len(shape) not in (2, 4) or any(not s for s in shape[1:]):
+        if len(shape) not in (2, 4) or any(not s or s < 0 for s in shape[1:]) or \
+                math.prod(s for s in shape[1:]) > MAX_INPUT_VALUES:
             raise HiltError(f"input {x.name!r} has shape {shape}; hilt needs NxCxHxW (or NxF) with fixed C, H, W")
+        self.fixed_batch = shape[0] if shape[0] else 0  # a Reshape to [N, -1] is per sample only for this N
         self.input_name = x.name
         self.input_shape = tuple(int(s) for s in shape[1:])
         self.current = x.name
@@ -71,7 +86,40 @@ class _Walk:
         name = node.input[index]
         if name not in self.consts:
             self.fail(node, f"{what} {name!r} must be an initializer or Constant (computed {what}s are not supported)")
-        return name, np.asarray(self.consts[name], dtype=np.float32)
+        value = np.asarray(self.consts[name])
+        if value.dtype.kind not in NUMERIC_KINDS:
+            self.fail(node, f"{what} {name!r} has dtype {value.dtype}; parameters must be float or integer tensors")
+        with np.errstate(over="ignore"):
+            value = value.astype(np.float32)
+        if not np.isfinite(value).all():
+            self.fail(node, f"{what} {name!r} holds NaN or infinite values (or values beyond float32); "
+                            f"fix the model's parameters")
+        if value.size and np.abs(value).max() > MAX_MAGNITUDE:
+            self.fail(node, f"{what} {name!r} holds a value of magnitude {np.abs(value).max():.3g}, beyond "
+                            f"{MAX_MAGNITUDE:.0f}; no trained CNN has such parameters (fix or normalise the model)")
+        return name, value
+
+    def ints(self, node, a, key: str, n: int, default, lo: int, hi: int = MAX_WINDOW) -> tuple[int, ...]:
+        """An ints attribute of length ``n`` with every value in [lo, hi]."""
+        values = a.get(key, default)
+        if not isinstance(values, (list, tuple)) or len(values) != n or \
+                not all(isinstance(v, int) and lo <= v <= hi for v in values):
+            self.fail(node, f"attribute {key}={values!r} must be {n} integers in [{lo}, {hi}]")
+        return tuple(int(v) for v in values)
+
+    def number(self, node, a, key: str, default: float, lo: float | None = None, lo_open: bool = False) -> float:
+        value = a.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+                (lo is not None and (value < lo or (lo_open and value == lo))):
+            bound = "" if lo is None else f" {'>' if lo_open else '>='} {lo:g}"
+            self.fail(node, f"attribute {key}={value!r} must be a finite number{bound}")
+        return float(value)
+
+    def int_attr(self, node, a, key: str, default: int, lo: int, hi: int) -> int:
+        value = a.get(key, default)
+        if not isinstance(value, int) or not lo <= value <= hi:
+            self.fail(node, f"attribute {key}={value!r} must be an integer in [{lo}, {hi}]")
+        return int(value)
 
     def unique(self, node, op: str) -> str:
         base = node.name or f"{op}{len(self.layers)}"
@@ -85,6 +133,9 @@ class _Walk:
         layer = Layer(self.unique(node, op), op, self.shape, (), attrs or {}, params or {}, sources,
                       (node.name,))
         layer.out_shape = layer.expected_out_shape()
+        if any(d < 1 for d in layer.out_shape):
+            self.fail(node, f"gives an empty output {'x'.join(map(str, layer.out_shape))} from a "
+                            f"{'x'.join(map(str, self.shape))} input (kernel or padding larger than the map)")
         self.layers.append(layer)
         self.shape = layer.out_shape
         return layer
@@ -148,24 +199,33 @@ class _Walk:
         wname, w = self.const(node, 1, "weight")
         if w.ndim != 4 or len(self.shape) != 3:
             self.fail(node, "only 2-D convolutions on NCHW maps are supported")
-        if any(d != 1 for d in a.get("dilations", [1, 1])):
+        if self.ints(node, a, "dilations", 2, [1, 1], 1) != (1, 1):
             self.fail(node, f"dilations {a['dilations']} are not supported (dilation 1 only)")
-        groups = int(a.get("group", 1))
-        if w.shape[1] * groups != self.shape[0]:
+        groups = self.int_attr(node, a, "group", 1, 1, max(1, self.shape[0]))
+        if w.shape[1] * groups != self.shape[0] or w.shape[0] % groups or min(w.shape) < 1:
             self.fail(node, f"weight {w.shape} with group {groups} does not fit {self.shape[0]} input channels")
-        kernel = tuple(int(k) for k in a.get("kernel_shape", w.shape[2:]))
-        stride = tuple(int(s) for s in a.get("strides", [1, 1]))
+        kernel = self.ints(node, a, "kernel_shape", 2, list(w.shape[2:]), 1)
+        if kernel != w.shape[2:]:
+            self.fail(node, f"kernel_shape {list(kernel)} disagrees with the weight's {list(w.shape[2:])}")
+        stride = self.ints(node, a, "strides", 2, [1, 1], 1)
         pads = self.pads(node, a, kernel, stride)
         bname, b = self.const(node, 2, "bias", optional=True)
+        if b is not None and b.size != w.shape[0]:
+            self.fail(node, f"bias of {b.size} values does not match the weight's {w.shape[0]} output channels")
         b = np.zeros(w.shape[0], np.float32) if b is None else b.reshape(-1)
         self.add(node, "conv", {"kernel": kernel, "stride": stride, "pads": pads, "groups": groups},
                  {"weight": w, "bias": b}, DirectSources(wname, bname))
 
-    def pads(self, node, a, kernel, stride) -> tuple[int, int, int, int]:
+    def pads(self, node, a, kernel, stride, pool: bool = False) -> tuple[int, int, int, int]:
         auto = a.get("auto_pad", b"NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
+        auto = auto.decode(errors="replace") if isinstance(auto, bytes) else auto
+        if auto not in AUTO_PADS:
+            self.fail(node, f"auto_pad {str(auto)[:40]!r} is not one of {', '.join(AUTO_PADS)}")
         if auto in ("NOTSET", "VALID"):
-            p = [int(v) for v in a.get("pads", [0, 0, 0, 0])] if auto == "NOTSET" else [0, 0, 0, 0]
+            p = self.ints(node, a, "pads", 4, [0, 0, 0, 0], 0) if auto == "NOTSET" else (0, 0, 0, 0)
+            if pool and any(p[i] >= kernel[i % 2] for i in range(4)):
+                self.fail(node, f"pads {list(p)} must be smaller than the kernel {list(kernel)} (a window "
+                                f"entirely in the padding has no value)")
             return (p[0], p[1], p[2], p[3])
         begins, ends = [], []
         for size, k, s in zip(self.shape[1:], kernel, stride):
@@ -178,12 +238,14 @@ class _Walk:
     def pool(self, node, a, op, extra):
         if len(self.shape) != 3:
             self.fail(node, "pooling needs a CxHxW feature map")
-        if any(d != 1 for d in a.get("dilations", [1, 1])):
+        if self.ints(node, a, "dilations", 2, [1, 1], 1) != (1, 1):
             self.fail(node, "pooling dilation is not supported")
-        kernel = tuple(int(k) for k in a["kernel_shape"])
-        stride = tuple(int(s) for s in a.get("strides", [1, 1]))
-        attrs = {"kernel": kernel, "stride": stride, "pads": self.pads(node, a, kernel, stride),
-                 "ceil_mode": bool(a.get("ceil_mode", 0)), **extra}
+        if "kernel_shape" not in a:
+            self.fail(node, "missing attribute kernel_shape")
+        kernel = self.ints(node, a, "kernel_shape", 2, None, 1, max(MAX_WINDOW, *self.shape[1:]))
+        stride = self.ints(node, a, "strides", 2, [1, 1], 1)
+        attrs = {"kernel": kernel, "stride": stride, "pads": self.pads(node, a, kernel, stride, pool=True),
+                 "ceil_mode": bool(self.int_attr(node, a, "ceil_mode", 0, 0, 1)), **extra}
         self.add(node, op, attrs)
 
     def op_MaxPool(self, node, a):
@@ -203,8 +265,15 @@ class _Walk:
         self.add(node, "relu")
 
     def op_LRN(self, node, a):
-        self.add(node, "lrn", {"size": int(a["size"]), "alpha": float(a.get("alpha", 1e-4)),
-                               "beta": float(a.get("beta", 0.75)), "bias": float(a.get("bias", 1.0))})
+        if len(self.shape) != 3:
+            self.fail(node, "LRN needs a CxHxW feature map")
+        if "size" not in a:
+            self.fail(node, "missing attribute size")
+        # a window wider than 2C-1 already covers every channel from every position
+        size = self.int_attr(node, a, "size", 0, 1, 2 * self.shape[0] + 1)
+        self.add(node, "lrn", {"size": size, "alpha": self.number(node, a, "alpha", 1e-4, 0),
+                               "beta": self.number(node, a, "beta", 0.75),
+                               "bias": self.number(node, a, "bias", 1.0, 0, lo_open=True)})
 
     def op_Softmax(self, node, a):
         axis = int(a.get("axis", 1 if self.opset < 13 else -1))
@@ -222,16 +291,25 @@ class _Walk:
             self.add(node, "flatten")
 
     def op_Flatten(self, node, a):
-        if int(a.get("axis", 1)) != 1:
-            self.fail(node, f"axis {a['axis']} is not supported (axis 1 flattens per sample)")
+        if a.get("axis", 1) != 1:
+            self.fail(node, f"axis {a['axis']!r} is not supported (axis 1 flattens per sample)")
         self.flatten(node)
 
     def op_Reshape(self, node, a):
         size = int(np.prod(self.shape))
+        if len(node.input) < 2 or not node.input[1]:
+            self.fail(node, "missing the target shape input")
         target = self.consts.get(node.input[1], self.side_values.get(node.input[1]))
         if target is not None:
-            t = [int(v) for v in np.asarray(target).reshape(-1)]
-            ok = len(t) == 2 and (t[1] == size or (t[1] == -1 and t[0] != -1))
+            target = np.asarray(target)
+            if target.dtype.kind not in "iu" or target.ndim != 1:
+                self.fail(node, f"target shape must be a 1-D int64 tensor, got {target.dtype} {target.shape}")
+            t = [int(v) for v in target.reshape(-1)]
+            # [N, size], [-1, size] or [0, -1] (0 copies the batch): each sample flattened on its own.
+            # [2, -1] would fold the batch into rows of a fixed count: not a per-sample flatten.
+            # A side path was evaluated with SIDE_BATCH standing in for N.
+            batch = (SIDE_BATCH,) if node.input[1] in self.side_values else (0, self.fixed_batch)
+            ok = len(t) == 2 and (t[1] == size or (t[1] == -1 and t[0] in batch))
         else:  # computed by the side path: trust ONNX shape inference on the result
             out = self.shapes.get(node.output[0])
             ok = out is not None and len(out) == 2 and out[1] in (size, None)
@@ -249,8 +327,14 @@ class _Walk:
         if int(a.get("transA", 0)):
             self.fail(node, "transA=1 is not supported (the activation must be the left operand)")
         bname, b = self.const(node, 1, "weight")
-        alpha, beta, trans_b = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0)), bool(a.get("transB", 0))
-        w = alpha * (b if trans_b else b.T)
+        alpha, beta = self.number(node, a, "alpha", 1.0), self.number(node, a, "beta", 1.0)
+        trans_b = bool(self.int_attr(node, a, "transB", 0, 0, 1))
+        if b.ndim != 2 or min(b.shape) < 1:
+            self.fail(node, f"weight of shape {b.shape} is not a matrix")
+        with np.errstate(over="ignore"):
+            w = alpha * (b if trans_b else b.T)
+        if not np.isfinite(w).all() or np.abs(w).max() > MAX_MAGNITUDE:
+            self.fail(node, f"alpha {alpha:g} times the weight gives values beyond {MAX_MAGNITUDE:.0f}")
         if w.shape[1] != self.shape[0]:
             self.fail(node, f"weight {b.shape} does not fit {self.shape[0]} inputs")
         cname, c = self.const(node, 2, "bias", optional=True)
@@ -266,7 +350,7 @@ class _Walk:
     def op_MatMul(self, node, a):
         self.dense_input(node)
         bname, b = self.const(node, 1, "weight")
-        if b.ndim != 2 or b.shape[0] != self.shape[0]:
+        if b.ndim != 2 or b.shape[0] != self.shape[0] or b.shape[1] < 1:
             self.fail(node, f"weight {b.shape} does not fit {self.shape[0]} inputs")
         self.pending_bias = self.add(node, "dense", params={"weight": np.ascontiguousarray(b.T),
                                                             "bias": np.zeros(b.shape[1], np.float32)},
@@ -296,12 +380,23 @@ class _Walk:
         bname, beta = self.const(node, 2, "B")
         _, mean = self.const(node, 3, "mean")
         _, var = self.const(node, 4, "var")
-        inv_std = (1.0 / np.sqrt(var.astype(np.float64) + float(a.get("epsilon", 1e-5)))).astype(np.float32)
+        channels = prev.params["weight"].shape[0]
+        for what, v in (("scale", gamma), ("B", beta), ("mean", mean), ("var", var)):
+            if v.size != channels:
+                self.fail(node, f"{what} has {v.size} values but the folded layer has {channels} channels")
+        gamma, beta, mean, var = (v.reshape(-1) for v in (gamma, beta, mean, var))
+        eps = self.number(node, a, "epsilon", 1e-5, 0)
+        if (var.astype(np.float64) + eps <= 0).any():
+            self.fail(node, "var + epsilon must be positive for every channel")
+        inv_std = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(np.float32)
         s = gamma * inv_std
         w, b = prev.params["weight"], prev.params["bias"]
         shape = (-1,) + (1,) * (w.ndim - 1)
-        prev.params = {"weight": (w * s.reshape(shape)).astype(np.float32),
-                       "bias": ((b - mean) * s + beta).astype(np.float32)}
+        with np.errstate(over="ignore", invalid="ignore"):
+            prev.params = {"weight": (w * s.reshape(shape)).astype(np.float32),
+                           "bias": ((b - mean) * s + beta).astype(np.float32)}
+        if not all(np.isfinite(v).all() and np.abs(v).max() <= MAX_MAGNITUDE for v in prev.params.values()):
+            self.fail(node, "folding it into the previous layer overflows float32; check its parameters")
         prev.sources = BatchNormSources(prev.sources, gname, bname, s, inv_std, w, b - mean)
         prev.onnx_nodes += (node.name,)
 
@@ -344,11 +439,30 @@ def _attrs(node) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+def tensor_array(t, what: str) -> np.ndarray:
+    """A TensorProto as numpy, after checking its dims and that its data agrees with them."""
+    if any(d < 0 for d in t.dims) or math.prod(t.dims) > MAX_ELEMENTS:
+        raise HiltError(f"{what}: dims {list(t.dims)[:8]} are negative or absurdly large; re-export the model")
+    try:
+        value = numpy_helper.to_array(t)
+    except Exception as err:
+        raise HiltError(f"{what}: its data does not match dims {list(t.dims)} and dtype "
+                        f"{onnx.TensorProto.DataType.Name(t.data_type) if t.data_type in onnx.TensorProto.DataType.values() else t.data_type} "
+                        f"({str(err).splitlines()[0][:120] if str(err) else type(err).__name__}); "
+                        f"re-export the model") from None
+    if value.shape != tuple(t.dims):
+        raise HiltError(f"{what}: holds {value.size} values but its dims say {list(t.dims)}; re-export the model")
+    return value
+
+
 def _constant_value(node) -> np.ndarray:
     for attr in node.attribute:
         if attr.name == "value":
-            return numpy_helper.to_array(attr.t)
-        return np.asarray(onnx.helper.get_attribute_value(attr))
+            return tensor_array(attr.t, f"node {node.name!r} (Constant) value")
+        if attr.name in ("value_float", "value_floats", "value_int", "value_ints"):
+            return np.asarray(onnx.helper.get_attribute_value(attr))
+        raise HiltError(f"node {node.name!r} (Constant): {attr.name} constants are not supported; "
+                        f"use a float or integer value")
     raise HiltError(f"node {node.name!r} (Constant): has no value")
 
 

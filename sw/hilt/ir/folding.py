@@ -13,7 +13,6 @@ whose ``chosen.folding`` holds that mapping.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,27 +79,27 @@ def parse_folding(obj: dict, net: Network) -> dict[str, LayerFolding]:
     """Folding from a parsed JSON object (plain mapping or a ``hilt dse`` report); validated."""
     if "chosen" in obj and isinstance(obj["chosen"], dict):
         obj = obj["chosen"].get("folding", {})
+    if not isinstance(obj, dict):
+        raise HiltError(f"folding: expected an object of layer -> {{\"pe\": P, \"simd\": S}}, got {obj!r:.60}")
     folding = default_folding(net)
     for name, spec in obj.items():
         if not isinstance(spec, dict) or not set(spec) <= {"pe", "simd"}:
-            raise HiltError(f"folding of {name}: expected {{\"pe\": P, \"simd\": S}}, got {spec!r}")
-        try:
-            folding[name] = LayerFolding(int(spec.get("pe", 1)), int(spec.get("simd", 1)))
-        except (TypeError, ValueError):
-            raise HiltError(f"folding of {name}: pe and simd must be integers, got {spec!r}") from None
+            raise HiltError(f"folding of {name}: expected {{\"pe\": P, \"simd\": S}}, got {spec!r:.60}")
+        values = [spec.get("pe", 1), spec.get("simd", 1)]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+            raise HiltError(f"folding of {name}: pe and simd must be positive integers, got {spec!r:.60}")
+        folding[name] = LayerFolding(*values)
     check_folding(net, folding)
     return folding
 
 
 def read_json_object(path: str | Path, what: str, shape: str) -> dict:
-    """A JSON object from ``path``; a missing file, bad JSON or another JSON value is one HiltError line
-    naming ``what`` the file should be and its ``shape``."""
-    try:
-        obj = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise HiltError(f"{path}: no such {what} file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise HiltError(f"{path}: not a JSON {what} file ({e})") from None
+    """A JSON object from ``path``, read through hilt.validate (a regular file of bounded size, strict JSON);
+    a missing file, bad JSON or another JSON value is one HiltError line naming ``what`` the file should be
+    and its ``shape``."""
+    from ..validate import read_json
+
+    obj = read_json(path, f"{what} file", f"give a JSON object of {shape}")
     if not isinstance(obj, dict):
         raise HiltError(f"{path}: a {what} file is a JSON object of {shape}")
     return obj

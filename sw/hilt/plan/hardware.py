@@ -236,11 +236,51 @@ def check_plan(net: Network, plan: HardwarePlan) -> None:
         raise HiltError(f"the plan describes layers {[lp.name for lp in plan.layers]}, the model has {names}")
     for lp in plan.layers:
         layer = net.layer(lp.name)
+        if lp.units and not layer.weighted:
+            raise HiltError(f"plan of {lp.name}: a {layer.op} layer has no matrix units, the plan gives it "
+                            f"{', '.join(u.kind for u in lp.units)}")
         for u in lp.units:
             rows, cols = unit_matrix(layer, u.kind)
             if rows // int(layer.attrs.get("groups", 1)) % u.pe or cols % u.simd:
                 raise HiltError(f"plan of {lp.name}.{u.kind}: pe={u.pe} must divide {pe_rows(layer, u.kind)} and "
                                 f"simd={u.simd} must divide {cols}")
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_fields(plan: HardwarePlan) -> None:
+    """Every field of a plan read from a file has a type and value the stages can use (one HiltError line
+    naming the field), before anything divides by a pe or looks up a target."""
+    def bad(where: str, value, want: str):
+        raise HiltError(f"plan {where} is {value!r:.60}; give {want}")
+
+    if plan.target not in TARGETS:
+        bad("target", plan.target, " or ".join(TARGETS))
+    if plan.mode not in ("infer", "train"):
+        bad("mode", plan.mode, "infer or train")
+    for key in ("bits", "acc_bits", "batch", "err_bits", "grad_acc_bits"):
+        if not _positive_int(getattr(plan, key)):
+            bad(key, getattr(plan, key), "a positive integer")
+    if isinstance(plan.freq_mhz, bool) or not isinstance(plan.freq_mhz, (int, float)) or not 0 < plan.freq_mhz <= 10_000:
+        bad("freq_mhz", plan.freq_mhz, "a clock in MHz")
+    for lp in plan.layers:
+        if not isinstance(lp.name, str):
+            bad("layer name", lp.name, "a layer name of the model")
+        for key in ("in_beat", "out_beat", "fifo_depth"):
+            if not _positive_int(getattr(lp, key)):
+                bad(f"{lp.name}.{key}", getattr(lp, key), "a positive integer")
+        if lp.stash is not None and lp.stash not in STASHES:
+            bad(f"{lp.name}.stash", lp.stash, "one of " + ", ".join(STASHES))
+        for u in lp.units:
+            if u.kind not in UNIT_KINDS:
+                bad(f"{lp.name} unit", u.kind, "one of " + ", ".join(UNIT_KINDS))
+            for key in ("pe", "simd", "ppc"):
+                if not _positive_int(getattr(u, key)):
+                    bad(f"{lp.name}.{u.kind}.{key}", getattr(u, key), "a positive integer")
+            if u.storage not in STORAGES:
+                bad(f"{lp.name}.{u.kind}.storage", u.storage, "one of " + ", ".join(STORAGES))
 
 
 def parse_plan(obj: dict, net: Network, **defaults) -> HardwarePlan:
@@ -250,11 +290,14 @@ def parse_plan(obj: dict, net: Network, **defaults) -> HardwarePlan:
 
     if isinstance(obj.get("chosen"), dict) and "plan" in obj["chosen"]:
         obj = obj["chosen"]["plan"]
+    if not isinstance(obj, dict):
+        raise HiltError(f"the report's chosen plan is {type(obj).__name__}, not a JSON object of a hardware plan")
     if "layers" in obj and "target" in obj:
         try:
             plan = HardwarePlan.from_json(obj)
-        except (TypeError, KeyError, ValueError) as e:
+        except (TypeError, KeyError, ValueError, AttributeError) as e:
             raise HiltError(f"not a hardware plan ({e})") from None
+        check_fields(plan)
         check_plan(net, plan)
         return plan
     return default_plan(net, parse_folding(obj, net), **defaults)

@@ -141,7 +141,7 @@ class QModel:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "QModel":
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # f: closed even if np.load fails
                 data = {k: z[k] for k in z.files}
             header = json.loads(bytes(data.pop("__header__")).decode())
             net = _load_network(data)

@@ -70,14 +70,14 @@ def cmd_rtlsim(args) -> int:
     from .. import golden
     from ..commands.common import write_json
     from ..loading import load_splits
-    from ..quant import QModel
+    from ..validate import load_quantized, mapping, read_json
     from . import twin
 
     project = Path(args.project)
     if not (project / "manifest.json").is_file() or not (project / "qmodel.npz").is_file():
         raise HiltError(f"{project}: not a project written by `hilt compile` (manifest.json, qmodel.npz missing)")
-    manifest = json.loads((project / "manifest.json").read_text())
-    q = QModel.load(project / "qmodel.npz")
+    manifest = mapping(read_json(project / "manifest.json", "project manifest"), "manifest.json")
+    q = load_quantized(project / "qmodel.npz")
     rtl = _rtl_dir(project, manifest, q, args.rtl_dir)
     info = json.loads((rtl / "rtl.json").read_text())
     _, test_ds = load_splits(args.data, q.network)

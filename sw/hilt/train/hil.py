@@ -85,19 +85,34 @@ def _save_checkpoint(path, opt: SGD, step: int, history: list, accel, config: HI
 
 
 def _load_checkpoint(path, opt: SGD, accel, config: HILConfig):
-    with np.load(path) as z:
-        meta = json.loads(bytes(z["__meta__"]).decode())
-        if meta["config"] != json.loads(json.dumps(asdict(config))):
-            from ..errors import HiltError
+    from ..errors import HiltError
 
-            raise HiltError(f"{path}: checkpoint of a run with other settings; delete it or use another path")
-        for key in z.files:
-            if key == "__meta__":
-                continue
-            kind, name, param = key.split("/")
-            (opt.params if kind == "p" else opt.velocity)[name][param][...] = z[key]
-    accel.counters.forward_calls = meta["forward_calls"]
-    return meta["step"], meta["history"]
+    corrupt = f"{path}: not a checkpoint of this run or corrupt; delete it or use another --checkpoint path"
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # f: closed even if np.load fails
+            meta = json.loads(bytes(z["__meta__"]).decode())
+            if not isinstance(meta, dict) or meta.get("config") != json.loads(json.dumps(asdict(config))):
+                raise HiltError(f"{path}: checkpoint of a run with other settings; delete it or use another path")
+            expected = {f"{kind}/{n}/{k}" for kind, group in (("p", opt.params), ("v", opt.velocity))
+                        for n, p in group.items() for k in p}
+            if set(z.files) - {"__meta__"} != expected:
+                raise HiltError(corrupt)
+            for key in expected:
+                kind, name, param = key.split("/")
+                target = (opt.params if kind == "p" else opt.velocity)[name][param]
+                value = z[key]
+                if value.shape != target.shape or value.dtype.kind != "f" or not np.isfinite(value).all():
+                    raise HiltError(corrupt)
+                target[...] = value
+        step, history, calls = meta["step"], meta["history"], meta["forward_calls"]
+        if not (isinstance(step, int) and step >= 0 and isinstance(history, list) and isinstance(calls, int)):
+            raise HiltError(corrupt)
+    except HiltError:
+        raise
+    except Exception:  # np.load and json raise a dozen types for a damaged file; all mean the same here
+        raise HiltError(corrupt) from None
+    accel.counters.forward_calls = calls
+    return step, history
 
 
 def finetune(q: QModel, accel, train_x: np.ndarray, train_y: np.ndarray, config: HILConfig = HILConfig(),
