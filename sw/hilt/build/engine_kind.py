@@ -89,10 +89,10 @@ def generate_engine(q, out_dir, board, freq_mhz, plan, name=None, source=""):
 def quantize_engine(model: str, data: str, bits: int, calib: int | None):
     """Forward-only calibration on as many images as `hilt compile --engine sequential` takes."""
     from ..engine.command import calibrate, calibration_count, network_for
-    from ..quant import QModel
+    from ..validate import load_quantized
 
     if model.endswith(".npz"):
-        return QModel.load(model)
+        return load_quantized(model)
     net = network_for(model)
     return calibrate(net, data, calibration_count(net, calib), bits)
 
