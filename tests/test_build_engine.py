@@ -101,6 +101,8 @@ def test_engine_refuses_a_board_it_does_not_fit_in_one_line(tmp_path):
               "-o", str(tmp_path / "b")], env_with((), tmp=tmp_path))
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
     assert "even as the layer-sequential engine" in r.stderr and not (tmp_path / "b").exists()
+    r = hilt(["build", "lenet5", "--engine", "sequential", "--csim", "-o", str(tmp_path / "c")], env_with(()))
+    assert r.returncode == 2 and "drop --csim" in r.stderr and not (tmp_path / "c").exists()
 
 
 def test_scaled_alexnet_engine_through_the_stand_in_tools(tmp_path):

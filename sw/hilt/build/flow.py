@@ -136,6 +136,10 @@ class Build:
         bits = q.bits if q is not None else req.bits  # a quantized model brings its width
         kind, plan = self.choose(net, board, bits)
         kind = kinds.for_plan(kind, plan.hardware)  # the ports of the IP this plan builds
+        if req.csim and kind.name != "streaming":
+            raise HiltError(f"--csim runs the streaming project's C simulation against the golden model; {name} "
+                            f"is built as the {kind.name} engine: drop --csim (its C simulation is "
+                            f"hilt.engine.project.run_csim, docs/engine.md)")
         self.say(f"[plan] {name} ({kind.name}, {plan.mode}) on {board.name} at {req.freq_mhz:g} MHz: "
                  f"{plan.cycles_per_sample:,} cycles per sample")
         self.dir.mkdir(parents=True, exist_ok=True)
