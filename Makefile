@@ -87,15 +87,17 @@ csim: $(DEV)
 # runs and hilt names the missing tool, its settings script and the waiting folder (exit 2).
 BUILD_DIR = $(OUT)/$(notdir $(basename $(MODEL)))_$(BOARD)_$(FREQ)MHz
 BUILD_ARGS ?=
+# ENGINE=auto|streaming|sequential: the accelerator kind (auto: streaming if it fits the board, else the engine)
+ENGINE ?= auto
 .PHONY: bitstream
 
 # The same project C-simulated against the golden model, then Vitis HLS synthesis and IP export (needs vitis_hls)
 hls: $(DEV)
-	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) --csim --until hls $(BUILD_ARGS)
+	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) --engine $(ENGINE) --csim --until hls $(BUILD_ARGS)
 
 # PYNQ overlay: HLS IP, Vivado block design, implementation, bitstream, timing sign-off -> $(BUILD_DIR)/overlay
 bitstream: $(BASE)
-	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) $(BUILD_ARGS)
+	@$(BIN)/hilt build $(MODEL) --board $(BOARD) --freq $(FREQ) -o $(BUILD_DIR) --engine $(ENGINE) $(BUILD_ARGS)
 
 # RTL twin: generate the project with its SystemVerilog twin, simulate it in Verilator + cocotb vs golden
 # (FOLDING=report.json from `hilt dse --json`, target hls, for the DSE's plan; the default, 1 x 1, is slow to simulate)

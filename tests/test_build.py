@@ -130,9 +130,10 @@ def env_with(standins: tuple[str, ...] = ("vitis_hls", "vivado"), tmp: Path | No
     return env
 
 
-def make_bitstream(out: Path, env: dict, model="lenet5", board="zcu104", freq=300, args="--calib 32"):
+def make_bitstream(out: Path, env: dict, model="lenet5", board="zcu104", freq=300, args="--calib 32", engine="auto"):
     cmd = ["make", "-s", "-C", str(ROOT), "-o", ".venv/.installed-base", "bitstream", f"MODEL={model}",
-           f"BOARD={board}", f"FREQ={freq}", f"OUT={out}", f"BUILD_ARGS={args}", f"BIN={Path(sys.executable).parent}"]
+           f"BOARD={board}", f"FREQ={freq}", f"OUT={out}", f"BUILD_ARGS={args}", f"ENGINE={engine}",
+           f"BIN={Path(sys.executable).parent}"]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -259,7 +260,9 @@ def test_dry_run_stops_before_the_vendor_tools(tmp_path):
 
 @pytest.mark.parametrize("model,board", [("cifar10", "pynq-z2"), ("alexnet", "zcu104")])
 def test_board_too_small_refused_before_anything(tmp_path, model, board):
-    r = make_bitstream(tmp_path / "out", env_with(tmp=tmp_path), model=model, board=board, freq=200)
+    """ENGINE=streaming: no fallback to the layer-sequential engine (tests/test_build_engine.py)."""
+    r = make_bitstream(tmp_path / "out", env_with(tmp=tmp_path), model=model, board=board, freq=200,
+                       engine="streaming")
     assert r.returncode == 2
     assert f"hilt: error: {model} does not fit" in r.stderr and "even fully folded" in r.stderr
     assert not (tmp_path / "out").exists()

@@ -209,11 +209,17 @@ def test_kind_without_streams_gets_no_dma(tmp_path):
     assert check_catalog(rec, interp.tcl, ips) == []
     assert "axi_dma" not in interp.cells
     props = properties(rec, interp.tcl)
-    assert props["data_smc"]["CONFIG.NUM_SI"] == "3" and props["ctrl_smc"]["CONFIG.NUM_MI"] == "3"
+    # one HP port per master (up to four), each through its own SmartConnect
+    assert [props[sc]["CONFIG.NUM_SI"] for sc in ("data_smc", "data_smc1", "data_smc2")] == ["1", "1", "1"]
+    assert props["ctrl_smc"]["CONFIG.NUM_MI"] == "3" and "data_smc3" not in props
     assert set(blockdesign.address_map(ctx)) == {"accel", "clk_wiz", "reset_gpio"}
     fam = blockdesign.FAMILIES[board.ps]
     assert check_addresses(rec, (fam.control_base, fam.control_base + 0x10000000)) == []
     spaces = {c.args[c.args.index("-target_address_space") + 1] for c in rec.named("assign_bd_address")}
     assert {f"hilt_accel/Data_m_axi_gmem{i}" for i in range(3)} <= spaces
     clock_net = [set(c.args) for c in rec.named("connect_bd_net") if "clk_wiz/clk_out1" in c.args][0]
-    assert {"hilt_accel/ap_clk", "zynq_ps/S_AXI_HP0_ACLK", "data_smc/aclk"} <= clock_net
+    assert {"hilt_accel/ap_clk", "zynq_ps/S_AXI_HP0_ACLK", "data_smc/aclk", "zynq_ps/S_AXI_HP2_ACLK",
+            "data_smc2/aclk"} <= clock_net
+    intf = [set(c.args) for c in rec.named("connect_bd_intf_net")]
+    assert {"data_smc2/M00_AXI", "zynq_ps/S_AXI_HP2"} in intf
+    assert props["zynq_ps"]["CONFIG.PCW_USE_S_AXI_HP2"] == "1" and "CONFIG.PCW_USE_S_AXI_HP3" not in props["zynq_ps"]

@@ -41,22 +41,23 @@ TCL_BUILTINS = {"set", "if", "string", "file", "list", "lindex", "puts", "error"
 
 IPS = {
     "xilinx.com:ip:processing_system7:5.5": {
-        "properties": {"PCW_USE_M_AXI_GP0", "PCW_USE_M_AXI_GP1", "PCW_USE_S_AXI_HP0", "PCW_USE_S_AXI_HP1",
-                       "PCW_S_AXI_HP0_DATA_WIDTH", "PCW_S_AXI_HP1_DATA_WIDTH", "PCW_EN_CLK0_PORT", "PCW_EN_CLK1_PORT",
+        "properties": {"PCW_USE_M_AXI_GP0", "PCW_USE_M_AXI_GP1", "PCW_EN_CLK0_PORT", "PCW_EN_CLK1_PORT",
                        "PCW_EN_RST0_PORT", "PCW_FPGA0_PERIPHERAL_FREQMHZ", "PCW_FPGA1_PERIPHERAL_FREQMHZ",
-                       "PCW_USE_FABRIC_INTERRUPT", "PCW_IRQ_F2P_INTR"},
-        "pins": {"FCLK_CLK0", "FCLK_CLK1", "FCLK_RESET0_N", "M_AXI_GP0", "M_AXI_GP0_ACLK", "S_AXI_HP0",
-                 "S_AXI_HP0_ACLK", "IRQ_F2P", "DDR", "FIXED_IO"},
-        "segments": {"S_AXI_HP0/HP0_DDR_LOWOCM"},
+                       "PCW_USE_FABRIC_INTERRUPT", "PCW_IRQ_F2P_INTR"}
+                      | {f"PCW_USE_S_AXI_HP{i}" for i in range(4)} | {f"PCW_S_AXI_HP{i}_DATA_WIDTH" for i in range(4)},
+        "pins": {"FCLK_CLK0", "FCLK_CLK1", "FCLK_RESET0_N", "M_AXI_GP0", "M_AXI_GP0_ACLK", "IRQ_F2P", "DDR",
+                 "FIXED_IO"} | {f"S_AXI_HP{i}" for i in range(4)} | {f"S_AXI_HP{i}_ACLK" for i in range(4)},
+        "segments": {f"S_AXI_HP{i}/HP{i}_DDR_LOWOCM" for i in range(4)},
         "spaces": {"Data"},
     },
     "xilinx.com:ip:zynq_ultra_ps_e:3.4": {
+        # S_AXI_GP2..GP5 are the HP0..HP3_FPD slaves (PG201)
         "properties": {"PSU__USE__M_AXI_GP0", "PSU__USE__M_AXI_GP1", "PSU__USE__M_AXI_GP2", "PSU__MAXIGP0__DATA_WIDTH",
-                       "PSU__USE__S_AXI_GP2", "PSU__SAXIGP2__DATA_WIDTH", "PSU__FPGA_PL0_ENABLE",
-                       "PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "PSU__USE__IRQ0"},
-        "pins": {"pl_clk0", "pl_resetn0", "M_AXI_HPM0_FPD", "maxihpm0_fpd_aclk", "S_AXI_HP0_FPD", "saxihp0_fpd_aclk",
-                 "pl_ps_irq0"},
-        "segments": {"SAXIGP2/HP0_DDR_LOW", "SAXIGP2/HP0_DDR_HIGH"},
+                       "PSU__FPGA_PL0_ENABLE", "PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "PSU__USE__IRQ0"}
+                      | {f"PSU__USE__S_AXI_GP{i}" for i in range(2, 6)} | {f"PSU__SAXIGP{i}__DATA_WIDTH" for i in range(2, 6)},
+        "pins": {"pl_clk0", "pl_resetn0", "M_AXI_HPM0_FPD", "maxihpm0_fpd_aclk", "pl_ps_irq0"}
+                | {f"S_AXI_HP{i}_FPD" for i in range(4)} | {f"saxihp{i}_fpd_aclk" for i in range(4)},
+        "segments": {f"SAXIGP{i + 2}/HP{i}_DDR_{r}" for i in range(4) for r in ("LOW", "HIGH")},
         "spaces": {"Data"},
     },
     "xilinx.com:ip:axi_dma:7.1": {

@@ -59,15 +59,24 @@ class PsFamily:
     control_base: int        # start of the master port's PL window
     timing_clock: str        # what Vivado names the fabric clock 0 in timing reports
 
-    def config(self, dma_bits: int) -> dict[str, str]:
+    def hp(self, i: int) -> tuple[str, str, str]:
+        """(slave port, its clock pin, the DDR segment behind it) of high-performance port HP<i> (0-3)."""
         if self.ip == "processing_system7":
-            return {"PCW_USE_M_AXI_GP0": "1", "PCW_USE_S_AXI_HP0": "1", "PCW_S_AXI_HP0_DATA_WIDTH": str(dma_bits),
-                    "PCW_EN_CLK0_PORT": "1", "PCW_EN_RST0_PORT": "1",
+            return f"S_AXI_HP{i}", f"S_AXI_HP{i}_ACLK", f"S_AXI_HP{i}/HP{i}_DDR_LOWOCM"
+        return f"S_AXI_HP{i}_FPD", f"saxihp{i}_fpd_aclk", f"SAXIGP{i + 2}/HP{i}_DDR_LOW"  # HP<i>_FPD is S_AXI_GP<i+2>
+
+    def config(self, dma_bits: int, hp_ports: int = 1) -> dict[str, str]:
+        if self.ip == "processing_system7":
+            hp = {k: v for i in range(hp_ports) for k, v in ((f"PCW_USE_S_AXI_HP{i}", "1"),
+                                                             (f"PCW_S_AXI_HP{i}_DATA_WIDTH", str(dma_bits)))}
+            return {"PCW_USE_M_AXI_GP0": "1", **hp, "PCW_EN_CLK0_PORT": "1", "PCW_EN_RST0_PORT": "1",
                     "PCW_FPGA0_PERIPHERAL_FREQMHZ": f"{CONTROL_MHZ:g}"}
         # HPM0_FPD is the control master; HPM1_FPD and HPM0_LPD (on in some board presets) are switched
-        # off so that no clock pin is left unconnected; S_AXI_GP2 is HP0_FPD.
+        # off so that no clock pin is left unconnected; S_AXI_GP2..5 are HP0..3_FPD.
+        hp = {k: v for i in range(hp_ports) for k, v in ((f"PSU__USE__S_AXI_GP{i + 2}", "1"),
+                                                         (f"PSU__SAXIGP{i + 2}__DATA_WIDTH", str(dma_bits)))}
         return {"PSU__USE__M_AXI_GP0": "1", "PSU__MAXIGP0__DATA_WIDTH": "32", "PSU__USE__M_AXI_GP1": "0",
-                "PSU__USE__M_AXI_GP2": "0", "PSU__USE__S_AXI_GP2": "1", "PSU__SAXIGP2__DATA_WIDTH": str(dma_bits),
+                "PSU__USE__M_AXI_GP2": "0", **hp,
                 "PSU__FPGA_PL0_ENABLE": "1", "PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ": f"{CONTROL_MHZ:g}"}
 
 
@@ -85,6 +94,20 @@ FAMILIES = {
 PS, ACCEL, DMA, CLK, RST_ACCEL, RST_PS, GPIO = "zynq_ps", "hilt_accel", "axi_dma", "clk_wiz", "rst_accel", "rst_ps", \
     "axi_gpio_reset"
 CTRL_SC, DATA_SC = "ctrl_smc", "data_smc"
+HP_PORTS = 4  # high-performance slave ports of either PS family to DDR
+
+
+def data_paths(fam: PsFamily, masters: list[str], spaces: list[str], spread: bool) -> list[dict]:
+    """The data SmartConnects: one on HP0 for everything, or (``spread``: an accelerator with its own masters
+    and no DMA) one per HP port with the masters dealt round robin in the kind's order, so that each of up to
+    four masters listed first (the engine's weight masters) has a port's full width to DDR."""
+    n = min(HP_PORTS, len(masters)) if spread else 1
+    paths = []
+    for i in range(n):
+        slave, clk, seg = fam.hp(i)
+        paths.append({"cell": DATA_SC if i == 0 else f"{DATA_SC}{i}", "slave": slave, "slave_clk": clk,
+                      "ddr_segment": f"{PS}/{seg}", "masters": masters[i::n], "spaces": spaces[i::n]})
+    return paths
 
 
 def dma_config(bits: int) -> dict[str, str]:
@@ -126,13 +149,14 @@ def context(name: str, board: Board, freq_mhz: float, kind: AcceleratorKind, ip_
     data_masters = dma_masters + [f"{ACCEL}/{m}" for m in kind.masters]
     data_spaces = ([f"{DMA}/Data_MM2S", f"{DMA}/Data_S2MM"] if has_dma else []) + [f"{ACCEL}/Data_{m}"
                                                                                    for m in kind.masters]
+    paths = data_paths(fam, data_masters, data_spaces, spread=not has_dma)
     return {
         "name": name, "bd_name": f"{name}_bd", "board": board.name, "part": board.part, "board_part": board.board_part,
         "family": board.ps, "vivado_version": VIVADO_VERSION, "freq_mhz": f"{freq_mhz:.3f}",
         "period_ns": f"{1000.0 / freq_mhz:.3f}", "control_mhz": f"{CONTROL_MHZ:.3f}", "jobs": jobs,
         "ip_repo": ip_repo, "out_dir": out_dir, "ps": fam, "ps_vlnv": VLNV[fam.ip],
         "ps_automation": fam.automation.format(preset=1 if board.board_part else 0),
-        "ps_config": fam.config(board.dma_width_bits), "vlnv": VLNV,
+        "ps_config": fam.config(board.dma_width_bits, len(paths)), "vlnv": VLNV, "data_paths": paths,
         "accel_vlnv": f"{HLS_VENDOR}:{HLS_LIBRARY}:{ip_name}:{HLS_VERSION}", "kind": kind, "has_dma": has_dma,
         "dma_config": dma_config(board.dma_width_bits), "clk_config": clk_wiz_config(freq_mhz),
         "reset_config": RESET_CONFIG, "gpio_config": GPIO_CONFIG, "cells": {

@@ -26,12 +26,17 @@ def register(sub) -> None:
                         "per-layer {pe, simd} of the forward units, or a built overlay's manifest.json "
                         "(default: the DSE's fastest HLS design that fits)")
     p.add_argument("-o", "--output", metavar="DIR", help="build folder (default out/NAME_BOARD_FREQMHz)")
-    p.add_argument("--kind", default="streaming", choices=sorted(KINDS), help="accelerator kind (default streaming)")
+    p.add_argument("--engine", "--kind", dest="kind", default="auto", choices=["auto", *sorted(KINDS)],
+                   help="accelerator kind: streaming (one pipeline stage per layer, weights on chip), sequential "
+                        "(the layer-sequential engine: weights and activations in DDR, its own AXI4 masters, no "
+                        "DMA; docs/engine.md), or auto: streaming if the DSE fits it on --board, else sequential, "
+                        "as `hilt compile --engine auto` (default auto)")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     p.add_argument("--cap", type=float, default=0.8, help="DSE utilisation cap per resource (default 0.8)")
     p.add_argument("--jobs", type=positive_int, default=4, help="Vivado implementation jobs (default 4)")
-    p.add_argument("--calib", type=positive_int, default=CALIBRATION_IMAGES,
-                   help=f"calibration images (default {CALIBRATION_IMAGES}, as every command)")
+    p.add_argument("--calib", type=positive_int,
+                   help=f"calibration images (default {CALIBRATION_IMAGES}, as every command; the sequential engine "
+                        "takes fewer for a large model, as `hilt compile`)")
     add_data_argument(p)
     p.add_argument("--csim", action="store_true", help="C-simulate the generated project against the golden model "
                                                        "(g++) before the vendor tools")

@@ -28,7 +28,6 @@ from pathlib import Path
 import jinja2
 
 from ..errors import HiltError
-from ..quant.calibrate import CALIBRATION_IMAGES
 from . import blockdesign, kinds, vendor
 from .overlay import manifest, write_qmodel
 from .plan import make_plan
@@ -47,10 +46,10 @@ class Request:
     freq_mhz: float = 200.0
     output: str | None = None
     plan: str | None = None  # a plan, `hilt dse --json` report, folding or overlay manifest (None: the DSE's choice)
-    kind: str = "streaming"
+    kind: str = "auto"  # "auto": the streaming pipeline if the DSE fits it on the board, else the sequential engine
     bits: int = 8
     data: str = "mnist5k"
-    calib: int = CALIBRATION_IMAGES
+    calib: int | None = None  # None: the kind's default (CALIBRATION_IMAGES; fewer for a large model's engine)
     cap: float = 0.8
     jobs: int = 4
     dry_run: bool = False
@@ -121,7 +120,6 @@ class Build:
         from ..dse.command import _network
 
         req = self.req
-        kind = kinds.get(req.kind)
         board = load_board(req.board)
         board.check_clock(req.freq_mhz)
         if not 0 < req.cap <= 1:
@@ -136,7 +134,12 @@ class Build:
 
         # 1. plan: refuse a board that is too small before anything is written
         bits = q.bits if q is not None else req.bits  # a quantized model brings its width
-        plan = (kind.plan or make_plan)(net, board, req.freq_mhz, bits, req.cap, req.plan)
+        kind, plan = self.choose(net, board, bits)
+        kind = kinds.for_plan(kind, plan.hardware)  # the ports of the IP this plan builds
+        if req.csim and kind.name != "streaming":
+            raise HiltError(f"--csim runs the streaming project's C simulation against the golden model; {name} "
+                            f"is built as the {kind.name} engine: drop --csim (its C simulation is "
+                            f"hilt.engine.project.run_csim, docs/engine.md)")
         self.say(f"[plan] {name} ({kind.name}, {plan.mode}) on {board.name} at {req.freq_mhz:g} MHz: "
                  f"{plan.cycles_per_sample:,} cycles per sample")
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -144,8 +147,8 @@ class Build:
 
         # 2. generate the HLS project (replaced only when its content changed)
         self.qmodel_file = Path(req.model) if q is not None else self.dir / "quant" / "qmodel.npz"
-        q = q or self.quantize(load_quantized)
-        hls_dir, synth_dir = self.dir / "hls", "vitis_hls"  # csynth.tcl's fixed project folder
+        q = q or self.quantize(kind)
+        hls_dir, synth_dir = self.dir / "hls", "vitis_hls"  # csynth.tcl's fixed project folder (both kinds)
         staged = self.dir / ".hls.new"
         if staged.exists():
             shutil.rmtree(staged)
@@ -160,7 +163,8 @@ class Build:
                 shutil.rmtree(hls_dir)
             staged.rename(hls_dir)
             self.say(f"[generate] {hls_dir}: {len(hls_manifest['layers'])} layers, top {hls_manifest['top']}")
-        shutil.copyfile(self.qmodel_file, hls_dir / "qmodel.npz")  # for `hilt csim` on the project
+        if kind.project_qmodel:
+            shutil.copyfile(self.qmodel_file, hls_dir / "qmodel.npz")  # for `hilt csim` on the project
         if req.csim:
             self.csim(hls_dir)
 
@@ -225,8 +229,10 @@ class Build:
         from ..accel import interface
 
         hashes = dict(self.state.get("hashes", {}))
+        driver = kind.driver(hls_manifest, plan.hardware) if kind.driver else {}
         man = manifest(name=name, model=req.model, kind=kind.name, board=board, freq_mhz=req.freq_mhz, timing=timing,
-                       interface=interface.describe(board.dma_width_bits), ips=blockdesign.address_map(ctx),
+                       interface=driver.get("interface") or interface.describe(board.dma_width_bits),
+                       ips=blockdesign.address_map(ctx),
                        clock={"wizard": blockdesign.CLK, "input_mhz": blockdesign.CONTROL_MHZ, "output": "clk_out1"},
                        q=q, plan=plan, backward=bool(hls_manifest.get("backward")), hashes=hashes, hls=hls_manifest)
         final = self.dir / "overlay"
@@ -237,6 +243,9 @@ class Build:
         shutil.copyfile(bit, tmp / man["bitstream"])
         shutil.copyfile(hwh, tmp / man["hwh"])
         write_qmodel(q, tmp / man["qmodel"])
+        for extra in driver.get("files", ()):  # what the kind's driver loads besides the bitstream (the DDR image)
+            shutil.copyfile(hls_dir / extra, tmp / extra)
+        man.update(driver.get("manifest", {}))
         (tmp / "manifest.json").write_text(json.dumps(man, indent=2) + "\n")
         if final.exists():
             shutil.rmtree(final)
@@ -245,7 +254,25 @@ class Build:
                  f"({time.perf_counter() - self.t0:.1f} s)")
         return man
 
-    def quantize(self, load_quantized):
+    def choose(self, net, board, bits):
+        """The accelerator kind and its plan: ``auto`` takes the streaming pipeline when its DSE fits it on the
+        board (as `hilt compile --engine auto`), else the layer-sequential engine, saying why."""
+        req = self.req
+        if req.kind != "auto":
+            kind = kinds.get(req.kind)
+            return kind, (kind.plan or make_plan)(net, board, req.freq_mhz, bits, req.cap, req.plan)
+        try:
+            return kinds.get("streaming"), make_plan(net, board, req.freq_mhz, bits, req.cap, req.plan)
+        except HiltError as err:
+            if req.plan is not None:  # a given streaming plan that fails is the user's to fix
+                raise
+            why = str(err).split("; use the layer-sequential")[0]
+        kind = kinds.get("sequential")
+        plan = kind.plan(net, board, req.freq_mhz, bits, req.cap, None)
+        self.say(f"[plan] {why}: building the layer-sequential engine (weights in DDR) instead")
+        return kind, plan
+
+    def quantize(self, kind):
         """The quantized model, calibrated once per build folder: recalibrating (seconds to minutes) is skipped
         while the model file, data set, width and calibration count are the same."""
         from .. import __version__
@@ -253,18 +280,20 @@ class Build:
         req = self.req
         path = Path(req.model)
         source = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else f"zoo:{req.model}:{__version__}"
-        key = text_hash(source, req.data, str(req.bits), str(req.calib))
+        key = text_hash(source, req.data, str(req.bits), str(req.calib), kind.name)
+        quantize = kind.quantize
         saved = self.dir / "quant" / "qmodel.npz"
         if self.fresh("quantize", key, [saved]):
             from ..quant import QModel
 
             self.say(f"[quantize] {saved} up to date")
             return QModel.load(saved)
-        q = load_quantized(req.model, req.data, req.bits, req.calib)
+        q = quantize(req.model, req.data, req.bits, req.calib)
         saved.parent.mkdir(exist_ok=True)
         q.save(saved)
         self.done("quantize", key)
-        self.say(f"[quantize] {q.network.name}: int{q.bits}, calibrated on {req.calib:,} images of {req.data}")
+        self.say(f"[quantize] {q.network.name}: int{q.bits}, calibrated on {req.calib or 'the default count of'} images of "
+                 f"{req.data}")
         return q
 
     def stop_after(self, stage: str) -> None:
