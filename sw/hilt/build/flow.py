@@ -283,14 +283,17 @@ class Build:
         key = text_hash(source, req.data, str(req.bits), str(req.calib), kind.name)
         quantize = kind.quantize
         saved = self.dir / "quant" / "qmodel.npz"
-        if self.fresh("quantize", key, [saved]):
-            from ..quant import QModel
+        # kept in the overlay's compact integer format (AlexNet: 61 MB, not half a gigabyte with its float
+        # network); a fresh model is re-read from it too, so a first run and a cached run generate the same files
+        from .overlay import load_qmodel, write_qmodel
 
+        if self.fresh("quantize", key, [saved]):
             self.say(f"[quantize] {saved} up to date")
-            return QModel.load(saved)
+            return load_qmodel(saved)
         q = quantize(req.model, req.data, req.bits, req.calib)
         saved.parent.mkdir(exist_ok=True)
-        q.save(saved)
+        write_qmodel(q, saved)
+        q = load_qmodel(saved)
         self.done("quantize", key)
         self.say(f"[quantize] {q.network.name}: int{q.bits}, calibrated on {req.calib or 'the default count of'} images of "
                  f"{req.data}")
