@@ -27,6 +27,9 @@ from enum import IntEnum
 
 import numpy as np
 
+# widths of what travels besides activations: 16-bit errors, 32-bit gradients (the numerics contract)
+from ..quant.formats import ERR_BITS, GRAD_BITS  # noqa: F401 (part of this module's interface)
+
 # AXI4-Lite control map (Vitis HLS ap_ctrl_hs).
 REG_CTRL = 0x00
 REG_GIE = 0x04
@@ -46,9 +49,6 @@ AUTO_RESTART = 1 << 7
 ISR_DONE = 1 << 0
 ISR_READY = 1 << 1
 
-# Widths of what travels besides activations (DESIGN.md numerics): 16-bit errors, 32-bit gradients.
-ERR_BITS = 16
-GRAD_BITS = 32
 
 
 class Mode(IntEnum):
