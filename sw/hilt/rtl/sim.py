@@ -53,7 +53,9 @@ def _versions() -> str:
 
 def content_key(sources: list[Path], top: str, parameters: dict | None = None) -> str:
     h = hashlib.sha256()
-    h.update(f"{top}|{json.dumps(parameters or {}, sort_keys=True)}|{_versions()}|{BUILD_ARGS}".encode())
+    # the binary links cocotb's libraries from this Python environment by path: another (or a deleted) venv
+    # must not reuse it, so the environment's prefix is part of the key
+    h.update(f"{top}|{json.dumps(parameters or {}, sort_keys=True)}|{_versions()}|{BUILD_ARGS}|{sys.prefix}".encode())
     for src in sources:
         h.update(src.name.encode() + b"\0" + Path(src).read_bytes() + b"\0")
     return h.hexdigest()[:20]
