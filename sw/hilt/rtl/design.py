@@ -20,7 +20,7 @@ from ..codegen.project import c_name, hwc_columns, weighted_pairs
 from ..errors import HiltError
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
 from ..plan import HardwarePlan
-from ..quant import QModel
+from ..quant import GRAD_ACC_BITS, QModel
 from ..reference import windows as win
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -77,6 +77,83 @@ def _unit(q: QModel, ql, layer, folding: dict[str, LayerFolding], lanes_in: int)
                     f"flatten)")
 
 
+GEOMETRY = ("C", "H", "W", "KH", "KW", "SH", "SW", "PT", "PL", "HO", "WO", "O")
+
+
+def has_backward(q: QModel) -> bool:
+    """The twin gets the backward pipeline exactly when the HLS project does (backward formats calibrated,
+    every layer with a BP kernel)."""
+    from ..codegen.project import _has_backward
+
+    return _has_backward(q)
+
+
+def backward_units(net, plan: HardwarePlan | None, folding: dict[str, LayerFolding]) -> dict[tuple[str, str], tuple]:
+    """(layer, "err"/"grad") -> (pe, simd) of the backward units: the plan's, else as the HLS project
+    fills a plan without them (codegen.project._tied): a dense error unit tied to its forward unit (pe and
+    simd swapped), everything else 1 x 1."""
+    out = {}
+    for layer in net.weighted_layers():
+        lp = plan.layer(layer.name) if plan is not None else None
+        fwd = folding[layer.name]
+        for kind in ("err", "grad"):
+            u = lp.unit(kind) if lp is not None else None
+            if u is not None:
+                out[(layer.name, kind)] = (u.pe, u.simd)
+            elif kind == "err" and layer.op == "dense":
+                out[(layer.name, kind)] = (fwd.simd, fwd.pe)
+            else:
+                out[(layer.name, kind)] = (1, 1)
+    return out
+
+
+def _backward(q: QModel, layers: list[dict], taps: list[dict], units: dict, beat_bits: int) -> dict:
+    """The backward region: per layer (last first) its units and parameters, per input section of a
+    sample (every tap, then the logits error) its element count, padding and consumers, and the output
+    sections (per sample the errors at taps L-1 .. 1, after the batch every layer's gradients)."""
+    from ..golden import error_format
+
+    net, qls = q.network, q.compute_layers()
+    n = len(qls)
+    counts = [int(np.prod(net.input_shape))] + [int(np.prod(layer.out_shape)) for layer in net.layers[:n]]
+    consumers: list[list[str]] = [[] for _ in range(n + 1)]
+    chain = []
+    for i in range(n - 1, -1, -1):
+        ql, layer, u = qls[i], net.layers[i], layers[i]
+        d = {"i": i, "name": u["name"], "kind": u["kind"], "op": layer.op}
+        fe_out, fe_in = error_format(q, i + 1), error_format(q, i)
+        if u["kind"] == "mvu":
+            geo = {k: u["p"][k] for k in GEOMETRY}
+            pe, simd = units[(layer.name, "grad")]
+            d["widx"] = u["widx"]
+            d["grad"] = {**geo, "PE": pe, "SIMD": simd, "GSHIFT": fe_out.frac + ql.in_fmt.frac - ql.grad_fmt.frac,
+                         "BSHIFT": fe_out.frac - ql.bias_grad_fmt.frac}
+            d["wk"] = geo["O"] * geo["C"] * geo["KH"] * geo["KW"]
+            consumers[i].append(f"g{i}x")
+            if i > 0:
+                pe, simd = units[(layer.name, "err")]
+                d["err"] = {**geo, "PE": pe, "SIMD": simd, "SHIFT": fe_out.frac + ql.w_fmt.frac - fe_in.frac}
+                d["waddr_bits"] = u["waddr_bits"]
+        elif i > 0 and u["kind"] == "relu":
+            consumers[i + 1].append(f"r{i}y")
+            d["ycount"] = counts[i + 1]
+        elif i > 0 and u["kind"] == "maxpool":
+            consumers[i].append(f"m{i}x")
+            d["p"] = u["p"]
+        chain.append(d)
+    ins = [{"count": c, "bits": q.bits, "pad": -(c * q.bits) % beat_bits, "consumers": consumers[t]}
+           for t, c in enumerate(counts)]
+    ins.append({"count": counts[n], "bits": itf.ERR_BITS, "pad": -(counts[n] * itf.ERR_BITS) % beat_bits,
+                "consumers": []})
+    outs = [{"kind": "err", "t": t, "count": counts[t], "bits": itf.ERR_BITS} for t in range(n - 1, 0, -1)]
+    per_sample = len(outs)
+    for d in sorted((d for d in chain if "grad" in d), key=lambda d: d["widx"]):
+        outs += [{"kind": "grad", "i": d["i"], "base": 0, "count": d["wk"], "bits": itf.GRAD_BITS},
+                 {"kind": "grad", "i": d["i"], "base": d["wk"], "count": d["grad"]["O"], "bits": itf.GRAD_BITS}]
+    return {"chain": chain, "ins": ins, "outs": outs, "per_sample": per_sample, "counts": counts,
+            "err_bits": itf.ERR_BITS, "grad_bits": itf.GRAD_BITS, "grad_acc_bits": GRAD_ACC_BITS}
+
+
 def plan_folding(plan: HardwarePlan, net) -> tuple[dict[str, LayerFolding], int]:
     """The twin's folding from a hardware plan: its forward units' pe x simd, and the first unit's ppc."""
     weighted = net.weighted_layers()
@@ -85,13 +162,16 @@ def plan_folding(plan: HardwarePlan, net) -> tuple[dict[str, LayerFolding], int]
 
 
 def context(q: QModel, folding: dict[str, LayerFolding] | HardwarePlan | None = None, beat_bits: int = DEFAULT_BEAT,
-            name: str | None = None, source: str = "", ppc: int = 1) -> dict:
-    """``folding``: per layer pe x simd, or a hardware plan (its forward units and first ppc; ``ppc`` is then
+            name: str | None = None, source: str = "", ppc: int = 1, backward: bool | None = None) -> dict:
+    """``backward``: render the backward pipeline (default: when the HLS project has one, ``has_backward``;
+    False renders a forward-only twin that answers MODE_BACKWARD with UNSUPPORTED_MODE, as such a project).
+    ``folding``: per layer pe x simd, or a hardware plan (its forward units and first ppc; ``ppc`` is then
     ignored). ``ppc``: input pixels the first unit takes per cycle (the DSE's multi-pixel window generator):
     the image moves ``ppc`` pixels per beat of the first link."""
     net = q.network
-    if isinstance(folding, HardwarePlan):
-        folding, ppc = plan_folding(folding, net)
+    plan = folding if isinstance(folding, HardwarePlan) else None
+    if plan is not None:
+        folding, ppc = plan_folding(plan, net)
     folding = {**default_folding(net), **(folding or {})}
     check_folding(net, folding)
     if beat_bits % 8 or beat_bits <= 0:
@@ -123,9 +203,16 @@ def context(q: QModel, folding: dict[str, LayerFolding] | HardwarePlan | None = 
         weighted.append({"wcount": o * k, "wpad": -(o * k * q.bits) % beat_bits, "bcount": o,
                          "bpad": -(o * bb) % beat_bits})
     name = c_name(name or net.name)
-    return {"name": name, "top": f"{name}_rtl", "source": source or net.name, "beat": beat_bits, "bits": q.bits,
+    if backward is None:
+        backward = has_backward(q)
+    elif backward and not has_backward(q):
+        raise HiltError(f"{net.name}: no backward pipeline (backward formats not calibrated, or a layer without a "
+                        f"BP kernel)")
+    bwd = _backward(q, layers, taps, backward_units(net, plan, folding), beat_bits) if backward else None
+    out_maxw = max([t["pixel_bits"] for t in taps] + ([itf.GRAD_BITS] if bwd else []))
+    return {"bwd": bwd, "name": name, "top": f"{name}_rtl", "source": source or net.name, "beat": beat_bits, "bits": q.bits,
             "acc_bits": q.acc_bits, "bias_bits": bb, "layers": layers, "taps": taps, "weighted": weighted,
-            "in_maxw": max(beat_bits, taps[0]["pixel_bits"], bb), "out_maxw": max(t["pixel_bits"] for t in taps),
+            "in_maxw": max(beat_bits, taps[0]["pixel_bits"], bb), "out_maxw": out_maxw,
             "folding": folding_to_json(folding), "ppc": ppc}
 
 
@@ -140,10 +227,10 @@ def library_sources() -> list[Path]:
 
 
 def write_rtl(q: QModel, out_dir: str | Path, folding=None, beat_bits: int = DEFAULT_BEAT, name: str | None = None,
-              source: str = "", ppc: int = 1) -> dict:
+              source: str = "", ppc: int = 1, backward: bool | None = None) -> dict:
     """Write ``out_dir``: the generated top, a copy of the kernel library and the lint waivers; returns
     the description that goes into the design's manifest (``rtl``)."""
-    ctx = context(q, folding, beat_bits, name, source, ppc)
+    ctx = context(q, folding, beat_bits, name, source, ppc, backward)
     ppc = ctx["ppc"]
     out = Path(out_dir)
     tmp = out.with_name(f".{out.name}.part")
@@ -156,6 +243,7 @@ def write_rtl(q: QModel, out_dir: str | Path, folding=None, beat_bits: int = DEF
     shutil.copy(LIBRARY / "lint.vlt", tmp / "lint.vlt")
     info = {"top": ctx["top"], "beat_bits": beat_bits, "folding": ctx["folding"], "ppc": ppc,
             "sources": [f"{ctx['top']}.sv"] + [p.name for p in library_sources()], "waivers": "lint.vlt",
+            "backward": ctx["bwd"] is not None,
             "interface": itf.describe(beat_bits)}
     (tmp / "rtl.json").write_text(json.dumps(info, indent=2) + "\n")
     if out.exists():
@@ -181,15 +269,18 @@ def blocks_of(q: QModel) -> list[itf.WeightBlock]:
     return out
 
 
-def weight_arrays(q: QModel) -> list[np.ndarray]:
+def weight_arrays(q: QModel, grads: dict | None = None) -> list[np.ndarray]:
     """MODE_LOAD_WEIGHTS's arrays in section order: per weighted layer O x K weights (dense columns in
-    the stream's HWC order), then the biases."""
+    the stream's HWC order), then the biases. With ``grads`` (the golden model's, by layer name): the
+    weight and bias gradients in MODE_BACKWARD's order, which is the same."""
     out = []
     for ql, layer, src in weighted_pairs(q):
-        w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
+        w, b = (ql.arrays["weight"], ql.arrays["bias"]) if grads is None else \
+            (grads[layer.name]["weight"], grads[layer.name]["bias"])
+        w = np.asarray(w).reshape(w.shape[0], -1)
         if layer.op == "dense" and src is not None:
             w = hwc_columns(w, src)
-        out += [w.reshape(-1), ql.arrays["bias"]]
+        out += [w.reshape(-1), np.asarray(b).reshape(-1)]
     return out
 
 

@@ -38,49 +38,102 @@ def build(rtl_dir: str | Path) -> Path:
 def _stream(q: QModel, taps: list[np.ndarray], which: list[int]) -> list[np.ndarray]:
     """Per sample, per tap index in ``which``: the values in stream order."""
     layouts = design.tap_layouts(q)
-    n = len(taps[0])
+    n = len(taps[which[0]]) if which else 0
     return [design.to_stream(taps[t][s], *layouts[t]) for s in range(n) for t in which]
 
 
+def _expected(q: QModel, x_int: np.ndarray, labels: np.ndarray | None) -> dict:
+    """The golden model's taps, and for MODE_BACKWARD the logits error (the host's softmax - one-hot for
+    ``labels``; default seeded random labels) with the errors and gradients it gives."""
+    ref = golden.run(q, x_int)
+    out = {"taps": ref}
+    if design.has_backward(q):
+        if labels is None:
+            labels = np.random.default_rng(len(x_int)).integers(0, ref[-1].shape[1], len(x_int))
+        err = golden.error_at_logits(q, ref[-1], np.asarray(labels))
+        out.update(err=err, bp=golden.backward(q, ref, err))
+    return out
+
+
+def _mode_call(q: QModel, name: str, mode: str, x_int: np.ndarray, ref: dict | None, beat_bits: int,
+               backward: bool) -> dict:
+    """One call in ``mode`` on all of ``x_int`` with the golden model's output bytes (``ref``: None, no
+    comparison)."""
+    taps_t, blocks = design.taps_of(q), design.blocks_of(q)
+    m = itf.Mode[mode.upper()]
+    n = len(x_int)
+    taps = ref["taps"] if ref is not None else [np.asarray(x_int, np.int64)]
+    ins, outs = itf.layout(m, taps_t, blocks, n, backward)
+    call = {"name": name, "mode": int(m), "samples": n, "output_beats": itf.total_beats(outs, beat_bits),
+            "status": int(itf.Status.OK if m != itf.Mode.BACKWARD or backward else itf.Status.UNSUPPORTED_MODE)}
+    if m == itf.Mode.BACKWARD:
+        per_in = list(range(len(taps_t)))
+        per_out = list(range(len(taps_t) - 2, 0, -1))
+        arrays = []
+        if ref is not None and backward:
+            per = _stream(q, taps, per_in)
+            for s in range(n):
+                arrays += per[s * len(per_in):(s + 1) * len(per_in)] + [ref["err"][s]]
+        expect = None if ref is None else [] if not backward else \
+            _stream(q, ref["bp"].errors, per_out) + design.weight_arrays(q, ref["bp"].grads)
+        call["beats_per_sample"] = itf.total_beats(outs[: len(per_out)], beat_bits) if n else 0
+    else:
+        which = [len(taps_t) - 1] if m == itf.Mode.INFER else list(range(len(taps_t)))
+        arrays = _stream(q, taps, [0])
+        expect = None if ref is None else _stream(q, taps, which)
+        call["beats_per_sample"] = itf.total_beats(outs, beat_bits) // max(1, n)
+    call["input"] = itf.pack_sections(ins, arrays, beat_bits).tobytes().hex() if arrays or not ins else ""
+    call["expect"] = None if expect is None else itf.pack_sections(outs, expect, beat_bits).tobytes().hex()
+    return call
+
+
+def _load_call(q: QModel, name: str, beat_bits: int) -> dict:
+    ins, _ = itf.layout(itf.Mode.LOAD_WEIGHTS, design.taps_of(q), design.blocks_of(q), 0)
+    return {"name": name, "mode": int(itf.Mode.LOAD_WEIGHTS), "samples": 0, "output_beats": 0,
+            "input": itf.pack_sections(ins, design.weight_arrays(q), beat_bits).tobytes().hex(), "expect": ""}
+
+
 def calls(q: QModel, x_int: np.ndarray, beat_bits: int, modes=("infer", "train_forward"),
-          reset_midway: bool = False, expect: bool = True) -> list[dict]:
+          reset_midway: bool = False, expect: bool = True, backward: bool | None = None,
+          labels: np.ndarray | None = None, reload: QModel | None = None) -> list[dict]:
     """The bench's calls: load the weights, then each mode on all of ``x_int`` (with the golden model's
     bytes to compare unless ``expect`` is false); with ``reset_midway`` a train-forward call cut by a
-    reset after a few input beats comes first."""
-    taps_t, blocks = design.taps_of(q), design.blocks_of(q)
-    ref = golden.run(q, x_int) if expect else [np.asarray(x_int, np.int64)]
-    n = len(x_int)
-    out = []
-    ins, _ = itf.layout(itf.Mode.LOAD_WEIGHTS, taps_t, blocks, 0)
-    out.append({"name": "load_weights", "mode": int(itf.Mode.LOAD_WEIGHTS), "samples": 0,
-                "input": itf.pack_sections(ins, design.weight_arrays(q), beat_bits).tobytes().hex(), "expect": ""})
-    images = _stream(q, ref, [0])
+    reset after a few input beats comes first. ``backward``: whether the design has the backward pipeline
+    (default: as ``design.has_backward``; without it MODE_BACKWARD must answer UNSUPPORTED_MODE and send
+    nothing). ``reload``: the same model with other weights, loaded after the modes (MODE_LOAD_WEIGHTS at
+    run time), then each mode again against its golden model (``<mode>_after_load``)."""
+    backward = design.has_backward(q) if backward is None else backward
+    if "backward" in modes and backward and x_int.size == 0:
+        raise ValueError("a backward call needs samples")
+    out = [_load_call(q, "load_weights", beat_bits)]
     if reset_midway:
-        ins, _ = itf.layout(itf.Mode.TRAIN_FORWARD, taps_t, blocks, n)
-        out.append({"name": "reset_midway", "mode": int(itf.Mode.TRAIN_FORWARD), "samples": n,
-                    "input": itf.pack_sections(ins, images, beat_bits).tobytes().hex(),
+        taps_t = design.taps_of(q)
+        ins, _ = itf.layout(itf.Mode.TRAIN_FORWARD, taps_t, design.blocks_of(q), len(x_int))
+        out.append({"name": "reset_midway", "mode": int(itf.Mode.TRAIN_FORWARD), "samples": len(x_int),
+                    "input": itf.pack_sections(ins, _stream(q, [np.asarray(x_int, np.int64)], [0]),
+                                               beat_bits).tobytes().hex(),
                     "reset_after_beats": max(1, ins[0].beats(beat_bits) // 2)})
-    for mode in modes:
-        m = itf.Mode[mode.upper()]
-        ins, outs = itf.layout(m, taps_t, blocks, n)
-        which = [len(taps_t) - 1] if m == itf.Mode.INFER else list(range(len(taps_t)))
-        out.append({"name": mode, "mode": int(m), "samples": n,
-                    "input": itf.pack_sections(ins, images, beat_bits).tobytes().hex(),
-                    "expect": itf.pack_sections(outs, _stream(q, ref, which), beat_bits).tobytes().hex()
-                    if expect else None,
-                    "beats_per_sample": itf.total_beats(outs, beat_bits) // max(1, n)})
+    ref = _expected(q, x_int, labels) if expect else None
+    out += [_mode_call(q, mode, mode, x_int, ref, beat_bits, backward) for mode in modes]
+    if reload is not None:
+        ref = _expected(reload, x_int, labels) if expect else None
+        out.append(_load_call(reload, "load_weights_again", beat_bits))
+        out += [_mode_call(reload, f"{mode}_after_load", mode, x_int, ref, beat_bits, backward) for mode in modes]
     return out
 
 
 def simulate(q: QModel, rtl_dir: str | Path, x_int: np.ndarray, modes=("infer", "train_forward"),
              backpressure: bool = True, reset_midway: bool = False, seed: int = 0,
-             timeout_cycles: int = 2_000_000, expect: bool = True) -> dict:
+             timeout_cycles: int = 2_000_000, expect: bool = True, labels: np.ndarray | None = None,
+             reload: QModel | None = None) -> dict:
+    """Build and run the bench on ``rtl_dir`` (see ``calls``); modes may include "backward"."""
     rtl_dir = Path(rtl_dir)
     info = json.loads((rtl_dir / "rtl.json").read_text())
     folder = build(rtl_dir)
     job = {"beat_bits": info["beat_bits"], "seed": seed, "backpressure": backpressure,
            "timeout_cycles": timeout_cycles,
-           "calls": calls(q, x_int, info["beat_bits"], modes, reset_midway, expect)}
+           "calls": calls(q, x_int, info["beat_bits"], modes, reset_midway, expect,
+                          info.get("backward", False), labels, reload)}
     result = sim.run(folder, info["top"], BENCH, job)
     for call, res in zip(job["calls"], result.get("calls", [])):
         if call.get("beats_per_sample") and res.get("beat_cycles"):

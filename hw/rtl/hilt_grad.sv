@@ -1,0 +1,176 @@
+// hilt_grad: weight and bias gradients of a conv or dense layer over a batch (docs/numerics.md):
+// dW[o][k] = sum over samples and output positions of e_out[o] * x_window[k], db[o] = sum of e_out[o],
+// accumulated in GACC_BITS (48 by the contract, wrapping), read out as requantize(acc, GSHIFT, GBITS) and
+// requantize(db, BSHIFT, GBITS) (32-bit words), as hw/hls/hilt/backward.h emit_grads.
+//
+// Parameters: the forward layer's input C x H x W, kernel KH x KW, stride SH x SW, top/left padding
+// PT/PL, output HO x WO x O (dense: H = W = HO = WO = KH = KW = 1, C = inputs, in the stream's HWC
+// order); folding PE (rows: output channels, divides O) x SIMD (columns k = (c, ky, kx), ONNX order,
+// divides C*KH*KW); widths BITS, EBITS, GACC_BITS, GBITS; the read-out shifts GSHIFT and BSHIFT.
+// Handshake: valid/ready, one element per beat in HWC order. In: the forward input x (C*H*W elements)
+// and the error at the layer's output (HO*WO*O), taken in any interleaving while the unit is not
+// computing. Per output pixel the PE x SIMD array takes (O/PE)*(K/SIMD) cycles; the bias sums ride with
+// the first column block. Cycles per sample: the loads plus HO*WO*(O/PE)*(K/SIMD).
+// Batch: `clear` (a pulse at the start of a call) makes the next sample's first products overwrite the
+// accumulators instead of adding to them; `done` counts the samples accumulated since. Read-out: rd_addr
+// 0 .. O*K-1 the weight gradients (o-major), O*K .. O*K+O-1 the bias gradients; rd_data is
+// combinational, and 0 while no sample has been accumulated since `clear`.
+module hilt_grad #(
+    parameter int C         = 1,
+    parameter int H         = 1,
+    parameter int W         = 1,
+    parameter int KH        = 1,
+    parameter int KW        = 1,
+    parameter int SH        = 1,
+    parameter int SW        = 1,
+    parameter int PT        = 0,
+    parameter int PL        = 0,
+    parameter int HO        = 1,
+    parameter int WO        = 1,
+    parameter int O         = 1,
+    parameter int PE        = 1,
+    parameter int SIMD      = 1,
+    parameter int BITS      = 8,
+    parameter int EBITS     = 16,
+    parameter int GACC_BITS = 48,
+    parameter int GBITS     = 32,
+    parameter int GSHIFT    = 0,
+    parameter int BSHIFT    = 0
+) (
+    input  logic             clk,
+    input  logic             rst_n,
+    input  logic             clear,
+    input  logic             x_valid,
+    output logic             x_ready,
+    input  logic [ BITS-1:0] x_data,
+    input  logic             e_valid,
+    output logic             e_ready,
+    input  logic [EBITS-1:0] e_data,
+    output logic [     31:0] done,
+    input  logic [     31:0] rd_addr,
+    output logic [GBITS-1:0] rd_data
+);
+  localparam int K = C * KH * KW;
+  localparam int NX = C * H * W;
+  localparam int NE = HO * WO * O;
+  localparam int NOB = O / PE;
+  localparam int NKB = K / SIMD;
+  localparam int PW = EBITS + BITS;  // a product
+
+  logic signed [BITS-1:0] xm[NX];
+  logic signed [EBITS-1:0] em[NE];
+  logic signed [GACC_BITS-1:0] acc[O*K], bacc[O];
+  int xi, ei;  // elements loaded
+  logic fresh;  // no sample accumulated since `clear`
+  int ho, wo, ob, kb;  // output pixel, block of PE rows, block of SIMD columns
+  wire busy = xi == NX && ei == NE;
+
+  assign x_ready = xi < NX;
+  assign e_ready = ei < NE;
+
+  // one cycle of the PE x SIMD array
+  logic signed [GACC_BITS-1:0] prod_w[PE][SIMD], err_w[PE];
+  always_comb begin
+    for (int p = 0; p < PE; p++) begin
+      int o;
+      logic signed [EBITS-1:0] ev;
+      o = ob * PE + p;
+      ev = em[(ho*WO+wo)*O+o];
+      err_w[p] = GACC_BITS'(ev);
+      for (int s = 0; s < SIMD; s++) begin
+        int k, c, i, j, hh, ww;
+        logic signed [BITS-1:0] xv;
+        logic signed [PW-1:0] prod;
+        k = kb * SIMD + s;
+        c = k / (KH * KW);
+        i = (k / KW) % KH;
+        j = k % KW;
+        hh = ho * SH + i - PT;
+        ww = wo * SW + j - PL;
+        xv = (hh >= 0 && hh < H && ww >= 0 && ww < W) ? xm[(hh*W+ww)*C+c] : '0;  // padding reads 0
+        prod = PW'(ev) * PW'(xv);
+        prod_w[p][s] = {{(GACC_BITS - PW) {prod[PW-1]}}, prod};
+      end
+    end
+  end
+
+  wire first = fresh && ho == 0 && wo == 0;  // the batch's first touch of every accumulator
+  wire last_kb = kb == NKB - 1;
+  wire last_ob = ob == NOB - 1;
+  wire last_pix = ho == HO - 1 && wo == WO - 1;
+
+  always_ff @(posedge clk) begin
+    if (x_valid && x_ready) xm[xi] <= x_data;
+    if (e_valid && e_ready) em[ei] <= e_data;
+    if (busy)
+      for (int p = 0; p < PE; p++) begin
+        for (int s = 0; s < SIMD; s++)
+        acc[(ob*PE+p)*K+kb*SIMD+s] <= (first ? '0 : acc[(ob*PE+p)*K+kb*SIMD+s]) + prod_w[p][s];
+        if (kb == 0) bacc[ob*PE+p] <= (first ? '0 : bacc[ob*PE+p]) + err_w[p];
+      end
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      xi <= 0;
+      ei <= 0;
+      ho <= 0;
+      wo <= 0;
+      ob <= 0;
+      kb <= 0;
+      fresh <= 1'b1;
+      done <= '0;
+    end else begin
+      if (x_valid && x_ready) xi <= xi + 1;
+      if (e_valid && e_ready) ei <= ei + 1;
+      if (busy) begin
+        if (!last_kb) kb <= kb + 1;
+        else begin
+          kb <= 0;
+          if (!last_ob) ob <= ob + 1;
+          else begin
+            ob <= 0;
+            if (wo != WO - 1) wo <= wo + 1;
+            else begin
+              wo <= 0;
+              if (ho != HO - 1) ho <= ho + 1;
+              else ho <= 0;
+            end
+            if (last_pix) begin  // the sample is in the accumulators
+              xi <= 0;
+              ei <= 0;
+              fresh <= 1'b0;
+              done <= done + 1;
+            end
+          end
+        end
+      end
+      if (clear) begin
+        fresh <= 1'b1;
+        done  <= '0;
+      end
+    end
+  end
+
+  // read-out
+  logic [GBITS-1:0] wq, bq;
+  wire  [GACC_BITS-1:0] wsel = acc[rd_addr < O*K ? rd_addr : 0];
+  wire  [GACC_BITS-1:0] bsel = bacc[rd_addr >= O*K && rd_addr < O*K + O ? rd_addr - O*K : 0];
+  hilt_requant #(
+      .ACC_BITS(GACC_BITS),
+      .BITS(GBITS),
+      .SHIFT(GSHIFT)
+  ) u_wq (
+      .acc(wsel),
+      .q  (wq)
+  );
+  hilt_requant #(
+      .ACC_BITS(GACC_BITS),
+      .BITS(GBITS),
+      .SHIFT(BSHIFT)
+  ) u_bq (
+      .acc(bsel),
+      .q  (bq)
+  );
+  assign rd_data = fresh ? '0 : rd_addr < O * K ? wq : bq;
+endmodule
