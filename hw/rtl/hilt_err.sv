@@ -9,11 +9,13 @@
 // PT/PL, output HO x WO x O; folding PE (input channels per cycle, divides C) x SIMD (columns per cycle,
 // divides O*KH*KW): the transposed matrix's rows x columns; widths WBITS, EBITS, ACC_BITS (the gradient
 // accumulator, 48 by the contract; sums wrap); SHIFT = f_e_out + f_w - f_e_in.
-// Handshake: valid/ready, one element per beat in HWC order. In: the error at the layer's output
-// (HO*WO*O elements), taken while the unit is not computing. Out: the error at its input (H*W*C
-// elements). Per input pixel and block of PE channels the array takes O*KH*KW/SIMD cycles; the PE
-// results leave one per cycle while the next block computes. Cycles per sample: the load plus
-// H*W*(C/PE)*max(O*KH*KW/SIMD, PE).
+// IL / OL: values per beat in and out (a pixel's channels, or a whole vector; a dense layer after a flatten
+// gets its input error as the flattened map's pixels).
+// Handshake: valid/ready, IL / OL values per beat in HWC order (value 0 in the low bits). In: the error at
+// the layer's output (HO*WO*O values), taken while the unit is not computing. Out: the error at its input
+// (H*W*C values). Per input pixel and block of PE channels the array takes O*KH*KW/SIMD cycles; results go
+// to an output memory and leave a beat at a time as soon as the beat's values are computed (while the
+// array goes on). Cycles per sample: the load, then H*W*(C/PE)*(O*KH*KW/SIMD) (the DSE's figure).
 // Weights: this unit's own copy of the forward weights (ONNX order o, c, ky, kx; dense columns as the
 // forward unit's), written with the forward unit's memory by MODE_LOAD_WEIGHTS (w_we), so a load
 // refreshes both.
@@ -32,6 +34,8 @@ module hilt_err #(
     parameter int O        = 1,
     parameter int PE       = 1,
     parameter int SIMD     = 1,
+    parameter int IL       = 1,
+    parameter int OL       = 1,
     parameter int WBITS    = 8,
     parameter int EBITS    = 16,
     parameter int ACC_BITS = 48,
@@ -39,19 +43,20 @@ module hilt_err #(
     localparam int K       = C * KH * KW,
     localparam int WA      = O * K > 1 ? $clog2(O * K) : 1
 ) (
-    input  logic             clk,
-    input  logic             rst_n,
-    input  logic             s_valid,
-    output logic             s_ready,
-    input  logic [EBITS-1:0] s_data,
-    output logic             m_valid,
-    input  logic             m_ready,
-    output logic [EBITS-1:0] m_data,
-    input  logic             w_we,
-    input  logic [   WA-1:0] w_addr,
-    input  logic [WBITS-1:0] w_data
+    input  logic                clk,
+    input  logic                rst_n,
+    input  logic                s_valid,
+    output logic                s_ready,
+    input  logic [IL*EBITS-1:0] s_data,
+    output logic                m_valid,
+    input  logic                m_ready,
+    output logic [OL*EBITS-1:0] m_data,
+    input  logic                w_we,
+    input  logic [      WA-1:0] w_addr,
+    input  logic [   WBITS-1:0] w_data
 );
   localparam int NE = HO * WO * O;
+  localparam int NX = H * W * C;
   localparam int ZT = KH - 1 - PT;  // rows of Z before the first error row (negative: cropped)
   localparam int ZL = KW - 1 - PL;
   localparam int NCB = C / PE;
@@ -60,13 +65,17 @@ module hilt_err #(
 
   logic signed [WBITS-1:0] wm[O*K];
   logic signed [EBITS-1:0] em[NE];
-  int ei;  // error elements loaded
-  logic busy;  // computing the loaded sample
+  logic [EBITS-1:0] rm[NX];  // the sample's results, in output order
+  int ei;  // error beats loaded
+  int ri;  // results computed (values, in output order)
+  int oi;  // result beats sent
+  logic computing;
   int h, w, cb, kb;  // input pixel, block of PE channels, block of SIMD columns
-  logic signed [ACC_BITS-1:0] acc[PE], fin[PE], sum[PE];
-  int pend, op;  // finished results still to leave, and the next one
+  logic signed [ACC_BITS-1:0] acc[PE], sum[PE];
+  logic [PE*ACC_BITS-1:0] fin;  // a finished block's sums
+  logic [PE*EBITS-1:0] fin_q;  // ... requantized
 
-  assign s_ready = !busy && ei < NE;
+  assign s_ready = !computing && ei < NE / IL;
 
   // one cycle of the PE x SIMD array: column (o, i, j) of input channel c reads Z at (h + i, w + j)
   always_comb begin
@@ -91,47 +100,53 @@ module hilt_err #(
         prod = PW'(ev) * PW'(wv);
         sum[p] = sum[p] + {{(ACC_BITS - PW) {prod[PW-1]}}, prod};
       end
+      fin[p*ACC_BITS+:ACC_BITS] = (kb == 0 ? '0 : acc[p]) + sum[p];
     end
   end
+  hilt_requant #(
+      .ACC_BITS(ACC_BITS),
+      .BITS(EBITS),
+      .SHIFT(SHIFT),
+      .LANES(PE)
+  ) u_rq (
+      .acc(fin),
+      .q  (fin_q)
+  );
 
   wire last_kb = kb == NKB - 1;
-  wire step = busy && !(last_kb && pend != 0);  // a finished block waits until the last one has left
+  wire last_block = last_kb && cb == NCB - 1 && w == W - 1 && h == H - 1;
 
   always_ff @(posedge clk) begin
     if (w_we) wm[w_addr] <= w_data;
-    if (s_valid && s_ready) em[ei] <= s_data;
-    if (step)
-      for (int p = 0; p < PE; p++) begin
-        acc[p] <= (kb == 0 ? '0 : acc[p]) + sum[p];
-        if (last_kb) fin[p] <= (kb == 0 ? '0 : acc[p]) + sum[p];
-      end
+    if (s_valid && s_ready) for (int l = 0; l < IL; l++) em[ei*IL+l] <= s_data[l*EBITS+:EBITS];
+    if (computing) begin
+      for (int p = 0; p < PE; p++) acc[p] <= fin[p*ACC_BITS+:ACC_BITS];
+      if (last_kb) for (int p = 0; p < PE; p++) rm[(h*W+w)*C+cb*PE+p] <= fin_q[p*EBITS+:EBITS];
+    end
   end
+
+  always_comb for (int l = 0; l < OL; l++) m_data[l*EBITS+:EBITS] = rm[oi*OL+l];
+  assign m_valid = oi < NX / OL && ri >= (oi + 1) * OL;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       ei <= 0;
-      busy <= 1'b0;
+      ri <= 0;
+      oi <= 0;
+      computing <= 1'b0;
       h <= 0;
       w <= 0;
       cb <= 0;
       kb <= 0;
-      pend <= 0;
-      op <= 0;
     end else begin
-      if (s_valid && s_ready) begin
-        ei <= ei + 1;
-        if (ei == NE - 1) busy <= 1'b1;
-      end
-      if (m_valid && m_ready) begin
-        pend <= pend - 1;
-        op   <= op + 1;
-      end
-      if (step) begin
+      if (s_valid && s_ready) ei <= ei + 1;
+      // start once the error is in and the previous sample's results have all left
+      if (!computing && ei == NE / IL && ri == 0) computing <= 1'b1;
+      if (computing) begin
         if (!last_kb) kb <= kb + 1;
         else begin
-          kb   <= 0;
-          pend <= PE;
-          op   <= 0;
+          kb <= 0;
+          ri <= ri + PE;
           if (cb != NCB - 1) cb <= cb + 1;
           else begin
             cb <= 0;
@@ -139,25 +154,22 @@ module hilt_err #(
             else begin
               w <= 0;
               if (h != H - 1) h <= h + 1;
-              else begin  // the sample's last block: the next sample's error may come in
-                h <= 0;
-                busy <= 1'b0;
-                ei <= 0;
-              end
+              else h <= 0;
             end
           end
+          if (last_block) begin  // the error is no longer needed: the next sample's may come in
+            computing <= 1'b0;
+            ei <= 0;
+          end
+        end
+      end
+      if (m_valid && m_ready) begin
+        if (oi != NX / OL - 1) oi <= oi + 1;
+        else begin  // the sample's last beat (every result computed by now)
+          oi <= 0;
+          ri <= 0;
         end
       end
     end
   end
-
-  assign m_valid = pend != 0;
-  hilt_requant #(
-      .ACC_BITS(ACC_BITS),
-      .BITS(EBITS),
-      .SHIFT(SHIFT)
-  ) u_rq (
-      .acc(fin[op]),
-      .q  (m_data)
-  );
 endmodule

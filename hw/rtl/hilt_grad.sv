@@ -6,10 +6,11 @@
 // Parameters: the forward layer's input C x H x W, kernel KH x KW, stride SH x SW, top/left padding
 // PT/PL, output HO x WO x O (dense: H = W = HO = WO = KH = KW = 1, C = inputs, in the stream's HWC
 // order); folding PE (rows: output channels, divides O) x SIMD (columns k = (c, ky, kx), ONNX order,
-// divides C*KH*KW); widths BITS, EBITS, GACC_BITS, GBITS; the read-out shifts GSHIFT and BSHIFT.
-// Handshake: valid/ready, one element per beat in HWC order. In: the forward input x (C*H*W elements)
-// and the error at the layer's output (HO*WO*O), taken in any interleaving while the unit is not
-// computing. Per output pixel the PE x SIMD array takes (O/PE)*(K/SIMD) cycles; the bias sums ride with
+// divides C*KH*KW); XL / EL, values per beat of x and of the error (a pixel's channels, or a vector);
+// widths BITS, EBITS, GACC_BITS, GBITS; the read-out shifts GSHIFT and BSHIFT.
+// Handshake: valid/ready, XL / EL values per beat in HWC order (value 0 in the low bits). In: the forward
+// input x (C*H*W values) and the error at the layer's output (HO*WO*O), taken in any interleaving while
+// the unit is not computing. Per output pixel the PE x SIMD array takes (O/PE)*(K/SIMD) cycles; the bias sums ride with
 // the first column block. Cycles per sample: the loads plus HO*WO*(O/PE)*(K/SIMD).
 // Batch: `clear` (a pulse at the start of a call) makes the next sample's first products overwrite the
 // accumulators instead of adding to them; `done` counts the samples accumulated since. Read-out: rd_addr
@@ -30,6 +31,8 @@ module hilt_grad #(
     parameter int O         = 1,
     parameter int PE        = 1,
     parameter int SIMD      = 1,
+    parameter int XL        = 1,
+    parameter int EL        = 1,
     parameter int BITS      = 8,
     parameter int EBITS     = 16,
     parameter int GACC_BITS = 48,
@@ -37,18 +40,18 @@ module hilt_grad #(
     parameter int GSHIFT    = 0,
     parameter int BSHIFT    = 0
 ) (
-    input  logic             clk,
-    input  logic             rst_n,
-    input  logic             clear,
-    input  logic             x_valid,
-    output logic             x_ready,
-    input  logic [ BITS-1:0] x_data,
-    input  logic             e_valid,
-    output logic             e_ready,
-    input  logic [EBITS-1:0] e_data,
-    output logic [     31:0] done,
-    input  logic [     31:0] rd_addr,
-    output logic [GBITS-1:0] rd_data
+    input  logic                clk,
+    input  logic                rst_n,
+    input  logic                clear,
+    input  logic                x_valid,
+    output logic                x_ready,
+    input  logic [ XL*BITS-1:0] x_data,
+    input  logic                e_valid,
+    output logic                e_ready,
+    input  logic [EL*EBITS-1:0] e_data,
+    output logic [        31:0] done,
+    input  logic [        31:0] rd_addr,
+    output logic [   GBITS-1:0] rd_data
 );
   localparam int K = C * KH * KW;
   localparam int NX = C * H * W;
@@ -60,13 +63,13 @@ module hilt_grad #(
   logic signed [BITS-1:0] xm[NX];
   logic signed [EBITS-1:0] em[NE];
   logic signed [GACC_BITS-1:0] acc[O*K], bacc[O];
-  int xi, ei;  // elements loaded
+  int xi, ei;  // beats loaded
   logic fresh;  // no sample accumulated since `clear`
   int ho, wo, ob, kb;  // output pixel, block of PE rows, block of SIMD columns
-  wire busy = xi == NX && ei == NE;
+  wire busy = xi == NX / XL && ei == NE / EL;
 
-  assign x_ready = xi < NX;
-  assign e_ready = ei < NE;
+  assign x_ready = xi < NX / XL;
+  assign e_ready = ei < NE / EL;
 
   // one cycle of the PE x SIMD array
   logic signed [GACC_BITS-1:0] prod_w[PE][SIMD], err_w[PE];
@@ -100,8 +103,8 @@ module hilt_grad #(
   wire last_pix = ho == HO - 1 && wo == WO - 1;
 
   always_ff @(posedge clk) begin
-    if (x_valid && x_ready) xm[xi] <= x_data;
-    if (e_valid && e_ready) em[ei] <= e_data;
+    if (x_valid && x_ready) for (int l = 0; l < XL; l++) xm[xi*XL+l] <= x_data[l*BITS+:BITS];
+    if (e_valid && e_ready) for (int l = 0; l < EL; l++) em[ei*EL+l] <= e_data[l*EBITS+:EBITS];
     if (busy)
       for (int p = 0; p < PE; p++) begin
         for (int s = 0; s < SIMD; s++)

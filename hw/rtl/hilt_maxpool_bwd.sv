@@ -4,11 +4,11 @@
 // past the last whole window get 0.
 //
 // Parameters: the forward input map C x H x W, K (kernel and stride), BITS (x width), EBITS (error width).
-// Handshake: valid/ready everywhere, one element per beat in HWC order. In: the forward input x (C*H*W
-// elements) and the error at the pool's output (C*(H/K)*(W/K) elements), taken in any interleaving while
-// their buffers are not full. Out: the error at the pool's input, C*H*W elements, one per cycle once both
-// are in; the next sample's inputs are taken after the last one left. Cycles per sample: the loads plus
-// C*H*W.
+// Handshake: valid/ready everywhere, one pixel (C values, channel 0 in the low bits) per beat in HWC
+// order. In: the forward input x (H*W pixels) and the error at the pool's output ((H/K)*(W/K) pixels),
+// taken in any interleaving while their buffers are not full. Out: the error at the pool's input, H*W
+// pixels, one per cycle once both are in; the next sample's inputs are taken after the last one left.
+// Cycles per sample: the loads plus H*W.
 module hilt_maxpool_bwd #(
     parameter int C     = 1,
     parameter int H     = 2,
@@ -17,53 +17,56 @@ module hilt_maxpool_bwd #(
     parameter int BITS  = 8,
     parameter int EBITS = 16
 ) (
-    input  logic             clk,
-    input  logic             rst_n,
-    input  logic             x_valid,
-    output logic             x_ready,
-    input  logic [ BITS-1:0] x_data,
-    input  logic             e_valid,
-    output logic             e_ready,
-    input  logic [EBITS-1:0] e_data,
-    output logic             m_valid,
-    input  logic             m_ready,
-    output logic [EBITS-1:0] m_data
+    input  logic               clk,
+    input  logic               rst_n,
+    input  logic               x_valid,
+    output logic               x_ready,
+    input  logic [ C*BITS-1:0] x_data,
+    input  logic               e_valid,
+    output logic               e_ready,
+    input  logic [C*EBITS-1:0] e_data,
+    output logic               m_valid,
+    input  logic               m_ready,
+    output logic [C*EBITS-1:0] m_data
 );
   localparam int HO = H / K;
   localparam int WO = W / K;
-  localparam int NX = C * H * W;
-  localparam int NE = C * HO * WO;
 
-  logic signed [BITS-1:0] xm[NX];
-  logic [EBITS-1:0] em[NE];
-  int xi, ei;  // elements loaded
-  int h, w, c;  // the input position being emitted
-  wire loaded = xi == NX && ei == NE;
+  logic [C*BITS-1:0] xm[H*W];
+  logic [C*EBITS-1:0] em[HO*WO];
+  int xi, ei;  // pixels loaded
+  int h, w;  // the input pixel being emitted
+  wire loaded = xi == H * W && ei == HO * WO;
 
-  assign x_ready = xi < NX;
-  assign e_ready = ei < NE;
+  assign x_ready = xi < H * W;
+  assign e_ready = ei < HO * WO;
   assign m_valid = loaded;
 
-  // the window of (h, w) and its first maximum
+  // the window of (h, w) and, per channel, its first maximum
   always_comb begin
     int ho, wo, bi, bj;
-    logic signed [BITS-1:0] best;
+    logic signed [BITS-1:0] best, v;
     ho = h / K;
     wo = w / K;
+    v = '0;
     m_data = '0;
-    bi = 0;
-    bj = 0;
-    best = '0;
-    if (ho < HO && wo < WO) begin
-      best = xm[((ho*K)*W+wo*K)*C+c];
-      for (int i = 0; i < K; i++)
-      for (int j = 0; j < K; j++)
-      if (xm[((ho*K+i)*W+wo*K+j)*C+c] > best) begin
-        best = xm[((ho*K+i)*W+wo*K+j)*C+c];
-        bi = i;
-        bj = j;
+    for (int c = 0; c < C; c++) begin
+      bi = 0;
+      bj = 0;
+      best = '0;
+      if (ho < HO && wo < WO) begin
+        best = xm[(ho*K)*W+wo*K][c*BITS+:BITS];
+        for (int i = 0; i < K; i++)
+        for (int j = 0; j < K; j++) begin
+          v = xm[(ho*K+i)*W+wo*K+j][c*BITS+:BITS];
+          if (v > best) begin
+            best = v;
+            bi = i;
+            bj = j;
+          end
+        end
+        if (h == ho * K + bi && w == wo * K + bj) m_data[c*EBITS+:EBITS] = em[ho*WO+wo][c*EBITS+:EBITS];
       end
-      if (h == ho * K + bi && w == wo * K + bj) m_data = em[(ho*WO+wo)*C+c];
     end
   end
 
@@ -78,23 +81,18 @@ module hilt_maxpool_bwd #(
       ei <= 0;
       h  <= 0;
       w  <= 0;
-      c  <= 0;
     end else begin
       if (x_valid && x_ready) xi <= xi + 1;
       if (e_valid && e_ready) ei <= ei + 1;
       if (m_valid && m_ready) begin
-        if (c != C - 1) c <= c + 1;
+        if (w != W - 1) w <= w + 1;
         else begin
-          c <= 0;
-          if (w != W - 1) w <= w + 1;
-          else begin
-            w <= 0;
-            if (h != H - 1) h <= h + 1;
-            else begin  // the sample's last element: take the next sample's inputs
-              h  <= 0;
-              xi <= 0;
-              ei <= 0;
-            end
+          w <= 0;
+          if (h != H - 1) h <= h + 1;
+          else begin  // the sample's last pixel: take the next sample's inputs
+            h  <= 0;
+            xi <= 0;
+            ei <= 0;
           end
         end
       end

@@ -1,9 +1,11 @@
 """The RTL twin of whole models through its real AXI interfaces, bit-exact against the golden model.
 
-Default set: LeNet-5 (trained) at the DSE's chosen ZCU104 folding on 20 MNIST images under random
-backpressure with a reset in the middle of a transfer, and two deliberately broken twins of a tiny net
-(a wrong rounding constant, a dropped TLAST) that the bench must reject. Heavy: LeNet-5 at the smallest
-folding, the SVHN net on random inputs.
+Default set: LeNet-5 (trained) at the DSE's chosen ZCU104 training plan on 20 MNIST images under random
+backpressure with a reset in the middle of a transfer, in every mode (infer, train-forward, backward with
+its errors and gradients, then other weights loaded at run time and every mode again), and deliberately
+broken twins of a tiny net (a wrong rounding constant, a dropped TLAST, a gradient accumulator of the wrong
+width, a max-pool backward that routes to the last maximum) that the bench must reject. Heavy: LeNet-5 at
+the smallest folding, the SVHN net on random inputs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,28 @@ def _dse_choice(net, board="zcu104", freq=200):
     return chosen.folding, getattr(chosen.units[(first, "fwd")], "ppc", 1)
 
 
+def _dse_train_plan(net, board="zcu104", freq=200):
+    """The DSE's chosen training design: forward, error and gradient units' foldings."""
+    from hilt.dse.boards import load_board
+    from hilt.dse.search import Space, search
+
+    return search(Space(net, load_board(board), freq, "train", 8), 0.8).chosen.plan
+
+
+def other_weights(q):
+    """The same model with other weights (negated, clipped to the range) and biases (halved): what a
+    second MODE_LOAD_WEIGHTS brings at run time."""
+    import copy
+
+    q2 = copy.deepcopy(q)
+    lo, hi = -(1 << (q.bits - 1)), (1 << (q.bits - 1)) - 1
+    for ql in q2.compute_layers():
+        if "weight" in ql.arrays:
+            ql.arrays["weight"] = np.clip(-ql.arrays["weight"], lo, hi)
+            ql.arrays["bias"] = ql.arrays["bias"] // 2
+    return q2
+
+
 def _check(result, names):
     assert result["passed"], result["log"][-4000:]
     calls = {c["name"]: c for c in result["calls"]}
@@ -43,17 +67,27 @@ def _check(result, names):
 
 @pytest.fixture(scope="module")
 def lenet_zcu104(trained_q, tmp_path_factory):
-    folding, ppc = _dse_choice(trained_q.network)
+    plan = _dse_train_plan(trained_q.network)
     out = tmp_path_factory.mktemp("rtl") / "lenet5_zcu104"
-    design.write_rtl(trained_q, out, folding, beat_bits=128, ppc=ppc)
-    return out, folding, ppc
+    info = design.write_rtl(trained_q, out, plan, beat_bits=128)
+    assert info["backward"] and info["backward_units"]["conv2.err"] == {"pe": plan.layer("conv2").unit("err").pe,
+                                                                        "simd": plan.layer("conv2").unit("err").simd}
+    return out, info["folding"], info["ppc"]
 
 
-def test_lenet5_zcu104_bit_exact_with_backpressure_and_reset(trained_q, lenet_zcu104, mnist_splits):
+def test_lenet5_zcu104_bit_exact_in_every_mode_with_backpressure_and_reset(trained_q, lenet_zcu104, mnist_splits):
     rtl_dir, folding, ppc = lenet_zcu104
     x = golden.quantize_input(trained_q, mnist_splits[1].x[:20])
-    result = twin.simulate(trained_q, rtl_dir, x, backpressure=True, reset_midway=True, seed=3)
-    calls = _check(result, ["load_weights", "reset_midway", "infer", "train_forward"])
+    result = twin.simulate(trained_q, rtl_dir, x, modes=("infer", "train_forward", "backward"), backpressure=True,
+                           reset_midway=True, seed=3, labels=mnist_splits[1].y[:20], timeout_cycles=5_000_000,
+                           reload=other_weights(trained_q), reload_modes=("infer", "backward"))
+    calls = _check(result, ["load_weights", "reset_midway", "infer", "train_forward", "backward",
+                            "load_weights_again", "infer_after_load", "backward_after_load"])
+    for name in ("backward", "infer_after_load", "backward_after_load"):
+        assert calls[name]["equal"], name
+    # other weights give other logits and gradients: the second load really replaced the first
+    assert calls["infer_after_load"]["output"] != calls["infer"]["output"]
+    assert calls["backward_after_load"]["output"] != calls["backward"]["output"]
     # the measured initiation interval is the DSE model's (within 10 %)
     pred = twin.predicted(trained_q, folding, ppc)
     for mode in ("infer",):
@@ -97,7 +131,38 @@ def _broken(src, tmp_path, file, old, new):
 
 def test_tiny_twin_passes(tiny):
     q, rtl_dir, x = tiny
-    _check(twin.simulate(q, rtl_dir, x, backpressure=True), ["infer", "train_forward"])
+    calls = _check(twin.simulate(q, rtl_dir, x, modes=("infer", "train_forward", "backward"), backpressure=True,
+                                 reload=other_weights(q)),
+                   ["infer", "train_forward", "backward", "infer_after_load", "train_forward_after_load",
+                    "backward_after_load"])
+    assert all(calls[n]["equal"] for n in ("backward", "backward_after_load", "infer_after_load"))
+
+
+def test_twin_without_backward_answers_unsupported(tiny, tmp_path):
+    q, _, x = tiny
+    info = design.write_rtl(q, tmp_path / "fwd_only", None, beat_bits=64, backward=False)
+    assert not info["backward"]
+    calls = _check(twin.simulate(q, tmp_path / "fwd_only", x[:2], modes=("backward", "infer"), backpressure=False),
+                   ["backward", "infer"])
+    assert calls["backward"]["status"] == 1 and calls["backward"]["beats"] == 0  # UNSUPPORTED_MODE, nothing sent
+
+
+def test_wrong_gradient_accumulator_width_fails_the_bench(tiny, tmp_path):
+    q, rtl_dir, x = tiny
+    top = design.context(q, None, 64)["top"]
+    broken = _broken(rtl_dir, tmp_path, f"{top}.sv", "localparam int GACC_BITS = 48;", "localparam int GACC_BITS = 24;")
+    result = twin.simulate(q, broken, x, modes=("infer", "backward"), backpressure=False)
+    assert not result["passed"]
+    calls = {c["name"]: c for c in result["calls"]}
+    assert calls["infer"]["equal"] and not calls["backward"]["equal"]
+
+
+def test_last_maximum_in_max_pool_backward_fails_the_bench(tiny, tmp_path):
+    q, rtl_dir, x = tiny
+    broken = _broken(rtl_dir, tmp_path, "hilt_maxpool_bwd.sv", "if (v > best) begin", "if (v >= best) begin")
+    result = twin.simulate(q, broken, x, modes=("backward",), backpressure=False)
+    assert not result["passed"]
+    assert not {c["name"]: c for c in result["calls"]}["backward"]["equal"]
 
 
 def test_wrong_rounding_constant_fails_the_bench(tiny, tmp_path):
@@ -123,8 +188,11 @@ def test_dropped_tlast_fails_the_bench(tiny, tmp_path):
 def test_lenet5_smallest_folding_bit_exact(trained_q, mnist_splits, tmp_path):
     design.write_rtl(trained_q, tmp_path / "rtl", None, beat_bits=128)
     x = golden.quantize_input(trained_q, mnist_splits[1].x[:20])
-    result = twin.simulate(trained_q, tmp_path / "rtl", x, backpressure=True)
-    calls = _check(result, ["infer", "train_forward"])
+    result = twin.simulate(trained_q, tmp_path / "rtl", x, modes=("infer", "train_forward", "backward"),
+                           backpressure=True, labels=mnist_splits[1].y[:20], timeout_cycles=200_000_000,
+                           reload=other_weights(trained_q), reload_modes=("infer",))
+    calls = _check(result, ["infer", "train_forward", "backward", "infer_after_load"])
+    assert calls["backward"]["equal"] and calls["infer_after_load"]["equal"]
     pred = twin.predicted(trained_q, design.context(trained_q)["folding"])
     assert abs(calls["infer"]["ii_cycles"] - pred["ii_cycles"]) <= 0.1 * pred["ii_cycles"]
 
@@ -138,8 +206,10 @@ def test_svhn_bit_exact_on_random_inputs(tmp_path):
     q = quantize(net, x)
     folding, ppc = _dse_choice(net)
     design.write_rtl(q, tmp_path / "rtl", folding, beat_bits=128, ppc=ppc)
-    result = twin.simulate(q, tmp_path / "rtl", golden.quantize_input(q, x[:3]), backpressure=True)
-    _check(result, ["infer", "train_forward"])
+    result = twin.simulate(q, tmp_path / "rtl", golden.quantize_input(q, x[:3]),
+                           modes=("infer", "train_forward", "backward"), backpressure=True, timeout_cycles=50_000_000)
+    calls = _check(result, ["infer", "train_forward", "backward"])
+    assert calls["backward"]["equal"]
 
 
 def test_rtlsim_command_reports_bit_exact_modes(tiny, tmp_path):

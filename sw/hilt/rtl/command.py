@@ -85,9 +85,15 @@ def cmd_rtlsim(args) -> int:
     start = time.perf_counter()
     twin.build(rtl)
     built = time.perf_counter()
-    result = twin.simulate(q, rtl, x, backpressure=not args.no_backpressure, seed=args.seed)
+    backward = bool(info.get("backward"))
+    modes = ("infer", "train_forward") + (("backward",) if backward else ())
+    # cycles grow with the samples: allow each call ample time per sample
+    result = twin.simulate(q, rtl, x, modes=modes, backpressure=not args.no_backpressure, seed=args.seed,
+                           labels=test_ds.y[: args.samples], timeout_cycles=2_000_000 + 1_000_000 * len(x))
     ran = time.perf_counter()
     pred = twin.predicted(q, info.get("folding", {}), info.get("ppc", 1))
+    pred_bwd = twin.predicted_backward(q, info.get("folding", {}), info.get("backward_units", {}),
+                                       info.get("ppc", 1)) if backward else None
     modes = []
     for c in result.get("calls", []):
         row = {"mode": c["name"], "ok": bool(c.get("ok")), "bit_exact": c.get("equal"),
@@ -107,9 +113,13 @@ def cmd_rtlsim(args) -> int:
         print(f"  {m['mode']:14s} {exact:>9s} {ii:>12s} {lat:>9s}" +
               (f"  failed: {', '.join(m['failed_checks'])}" if m["failed_checks"] else ""))
     print(f"  DSE model: II {pred['ii_cycles']} cycles, latency {pred['latency_cycles']} cycles")
+    if pred_bwd:
+        print(f"  DSE model, backward stages: II {pred_bwd['ii_cycles']} cycles, latency "
+              f"{pred_bwd['latency_cycles']} cycles")
     if args.json:
         write_json(args.json, {"project": str(project), "rtl": str(rtl), "top": info["top"], "samples": len(x),
                                "build_seconds": built - start, "run_seconds": ran - built, "bit_exact": ok,
-                               "modes": modes, "predicted": pred, "folding": info.get("folding"),
+                               "modes": modes, "predicted": pred, "predicted_backward": pred_bwd,
+                               "folding": info.get("folding"), "backward_units": info.get("backward_units"),
                                "ppc": info.get("ppc", 1), "beat_bits": info["beat_bits"]})
     return 0 if ok else 1

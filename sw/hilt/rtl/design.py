@@ -93,10 +93,10 @@ def backward_units(net, plan: HardwarePlan | None, folding: dict[str, LayerFoldi
     fills a plan without them (codegen.project._tied): a dense error unit tied to its forward unit (pe and
     simd swapped), everything else 1 x 1."""
     out = {}
-    for layer in net.weighted_layers():
+    for j, layer in enumerate(net.weighted_layers()):
         lp = plan.layer(layer.name) if plan is not None else None
         fwd = folding[layer.name]
-        for kind in ("err", "grad"):
+        for kind in ("err", "grad")[1 if j == 0 else 0:]:  # the first layer's input needs no error
             u = lp.unit(kind) if lp is not None else None
             if u is not None:
                 out[(layer.name, kind)] = (u.pe, u.simd)
@@ -109,13 +109,16 @@ def backward_units(net, plan: HardwarePlan | None, folding: dict[str, LayerFoldi
 
 def _backward(q: QModel, layers: list[dict], taps: list[dict], units: dict, beat_bits: int) -> dict:
     """The backward region: per layer (last first) its units and parameters, per input section of a
-    sample (every tap, then the logits error) its element count, padding and consumers, and the output
-    sections (per sample the errors at taps L-1 .. 1, after the batch every layer's gradients)."""
+    sample (every tap, then the logits error) its beats (a tap's pixels), bits per beat, padding and
+    consumers, and the output sections (per sample the errors at taps L-1 .. 1, after the batch every
+    layer's gradients, one 32-bit word per beat). Errors move as the forward taps do: a pixel (or a whole
+    vector) per beat, ``taps[t]["lanes"]`` values."""
     from ..golden import error_format
 
     net, qls = q.network, q.compute_layers()
     n = len(qls)
-    counts = [int(np.prod(net.input_shape))] + [int(np.prod(layer.out_shape)) for layer in net.layers[:n]]
+    lanes = [t["lanes"] for t in taps]
+    pixels = [t["pixels"] for t in taps]
     consumers: list[list[str]] = [[] for _ in range(n + 1)]
     chain = []
     for i in range(n - 1, -1, -1):
@@ -126,31 +129,34 @@ def _backward(q: QModel, layers: list[dict], taps: list[dict], units: dict, beat
             geo = {k: u["p"][k] for k in GEOMETRY}
             pe, simd = units[(layer.name, "grad")]
             d["widx"] = u["widx"]
-            d["grad"] = {**geo, "PE": pe, "SIMD": simd, "GSHIFT": fe_out.frac + ql.in_fmt.frac - ql.grad_fmt.frac,
+            d["grad"] = {**geo, "PE": pe, "SIMD": simd, "XL": lanes[i], "EL": lanes[i + 1], "GSHIFT": fe_out.frac + ql.in_fmt.frac - ql.grad_fmt.frac,
                          "BSHIFT": fe_out.frac - ql.bias_grad_fmt.frac}
             d["wk"] = geo["O"] * geo["C"] * geo["KH"] * geo["KW"]
             consumers[i].append(f"g{i}x")
             if i > 0:
                 pe, simd = units[(layer.name, "err")]
-                d["err"] = {**geo, "PE": pe, "SIMD": simd, "SHIFT": fe_out.frac + ql.w_fmt.frac - fe_in.frac}
+                d["err"] = {**geo, "PE": pe, "SIMD": simd, "IL": lanes[i + 1], "OL": lanes[i], "SHIFT": fe_out.frac + ql.w_fmt.frac - fe_in.frac}
                 d["waddr_bits"] = u["waddr_bits"]
         elif i > 0 and u["kind"] == "relu":
+            if lanes[i] != lanes[i + 1]:
+                raise HiltError(f"layer {layer.name}: the RTL twin's ReLU backward needs its input and output "
+                                f"streamed alike ({lanes[i]} and {lanes[i + 1]} values per beat)")
             consumers[i + 1].append(f"r{i}y")
-            d["ycount"] = counts[i + 1]
+            d["lanes"], d["ycount"] = lanes[i], pixels[i + 1]
         elif i > 0 and u["kind"] == "maxpool":
             consumers[i].append(f"m{i}x")
             d["p"] = u["p"]
         chain.append(d)
-    ins = [{"count": c, "bits": q.bits, "pad": -(c * q.bits) % beat_bits, "consumers": consumers[t]}
-           for t, c in enumerate(counts)]
-    ins.append({"count": counts[n], "bits": itf.ERR_BITS, "pad": -(counts[n] * itf.ERR_BITS) % beat_bits,
-                "consumers": []})
-    outs = [{"kind": "err", "t": t, "count": counts[t], "bits": itf.ERR_BITS} for t in range(n - 1, 0, -1)]
+    ins = [{"count": p, "bits": l * q.bits, "pad": -(p * l * q.bits) % beat_bits, "consumers": consumers[t]}
+           for t, (p, l) in enumerate(zip(pixels, lanes))]
+    ins.append({"count": pixels[n], "bits": lanes[n] * itf.ERR_BITS, "pad": -(pixels[n] * lanes[n] * itf.ERR_BITS)
+                % beat_bits, "consumers": []})
+    outs = [{"kind": "err", "t": t, "count": pixels[t], "bits": lanes[t] * itf.ERR_BITS} for t in range(n - 1, 0, -1)]
     per_sample = len(outs)
     for d in sorted((d for d in chain if "grad" in d), key=lambda d: d["widx"]):
         outs += [{"kind": "grad", "i": d["i"], "base": 0, "count": d["wk"], "bits": itf.GRAD_BITS},
                  {"kind": "grad", "i": d["i"], "base": d["wk"], "count": d["grad"]["O"], "bits": itf.GRAD_BITS}]
-    return {"chain": chain, "ins": ins, "outs": outs, "per_sample": per_sample, "counts": counts,
+    return {"chain": chain, "ins": ins, "outs": outs, "per_sample": per_sample, "pixels": pixels, "lanes": lanes,
             "err_bits": itf.ERR_BITS, "grad_bits": itf.GRAD_BITS, "grad_acc_bits": GRAD_ACC_BITS}
 
 
@@ -208,12 +214,15 @@ def context(q: QModel, folding: dict[str, LayerFolding] | HardwarePlan | None = 
     elif backward and not has_backward(q):
         raise HiltError(f"{net.name}: no backward pipeline (backward formats not calibrated, or a layer without a "
                         f"BP kernel)")
-    bwd = _backward(q, layers, taps, backward_units(net, plan, folding), beat_bits) if backward else None
-    out_maxw = max([t["pixel_bits"] for t in taps] + ([itf.GRAD_BITS] if bwd else []))
+    bunits = backward_units(net, plan, folding) if backward else {}
+    bwd = _backward(q, layers, taps, bunits, beat_bits) if backward else None
+    out_maxw = max([t["pixel_bits"] for t in taps] + ([o["bits"] for o in bwd["outs"]] if bwd else []))
+    in_maxw = max([beat_bits, taps[0]["pixel_bits"], bb] + ([s["bits"] for s in bwd["ins"]] if bwd else []))
     return {"bwd": bwd, "name": name, "top": f"{name}_rtl", "source": source or net.name, "beat": beat_bits, "bits": q.bits,
             "acc_bits": q.acc_bits, "bias_bits": bb, "layers": layers, "taps": taps, "weighted": weighted,
-            "in_maxw": max(beat_bits, taps[0]["pixel_bits"], bb), "out_maxw": out_maxw,
-            "folding": folding_to_json(folding), "ppc": ppc}
+            "in_maxw": in_maxw, "out_maxw": out_maxw,
+            "folding": folding_to_json(folding), "ppc": ppc,
+            "backward_units": {f"{n}.{k}": {"pe": pe, "simd": simd} for (n, k), (pe, simd) in bunits.items()}}
 
 
 def render(ctx: dict) -> str:
@@ -243,7 +252,7 @@ def write_rtl(q: QModel, out_dir: str | Path, folding=None, beat_bits: int = DEF
     shutil.copy(LIBRARY / "lint.vlt", tmp / "lint.vlt")
     info = {"top": ctx["top"], "beat_bits": beat_bits, "folding": ctx["folding"], "ppc": ppc,
             "sources": [f"{ctx['top']}.sv"] + [p.name for p in library_sources()], "waivers": "lint.vlt",
-            "backward": ctx["bwd"] is not None,
+            "backward": ctx["bwd"] is not None, "backward_units": ctx["backward_units"],
             "interface": itf.describe(beat_bits)}
     (tmp / "rtl.json").write_text(json.dumps(info, indent=2) + "\n")
     if out.exists():

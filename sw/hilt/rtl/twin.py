@@ -95,13 +95,14 @@ def _load_call(q: QModel, name: str, beat_bits: int) -> dict:
 
 def calls(q: QModel, x_int: np.ndarray, beat_bits: int, modes=("infer", "train_forward"),
           reset_midway: bool = False, expect: bool = True, backward: bool | None = None,
-          labels: np.ndarray | None = None, reload: QModel | None = None) -> list[dict]:
+          labels: np.ndarray | None = None, reload: QModel | None = None, reload_modes=None) -> list[dict]:
     """The bench's calls: load the weights, then each mode on all of ``x_int`` (with the golden model's
     bytes to compare unless ``expect`` is false); with ``reset_midway`` a train-forward call cut by a
     reset after a few input beats comes first. ``backward``: whether the design has the backward pipeline
     (default: as ``design.has_backward``; without it MODE_BACKWARD must answer UNSUPPORTED_MODE and send
     nothing). ``reload``: the same model with other weights, loaded after the modes (MODE_LOAD_WEIGHTS at
-    run time), then each mode again against its golden model (``<mode>_after_load``)."""
+    run time), then each of ``reload_modes`` (default ``modes``) again against its golden model
+    (``<mode>_after_load``)."""
     backward = design.has_backward(q) if backward is None else backward
     if "backward" in modes and backward and x_int.size == 0:
         raise ValueError("a backward call needs samples")
@@ -118,14 +119,15 @@ def calls(q: QModel, x_int: np.ndarray, beat_bits: int, modes=("infer", "train_f
     if reload is not None:
         ref = _expected(reload, x_int, labels) if expect else None
         out.append(_load_call(reload, "load_weights_again", beat_bits))
-        out += [_mode_call(reload, f"{mode}_after_load", mode, x_int, ref, beat_bits, backward) for mode in modes]
+        out += [_mode_call(reload, f"{mode}_after_load", mode, x_int, ref, beat_bits, backward)
+                for mode in (modes if reload_modes is None else reload_modes)]
     return out
 
 
 def simulate(q: QModel, rtl_dir: str | Path, x_int: np.ndarray, modes=("infer", "train_forward"),
              backpressure: bool = True, reset_midway: bool = False, seed: int = 0,
              timeout_cycles: int = 2_000_000, expect: bool = True, labels: np.ndarray | None = None,
-             reload: QModel | None = None) -> dict:
+             reload: QModel | None = None, reload_modes=None) -> dict:
     """Build and run the bench on ``rtl_dir`` (see ``calls``); modes may include "backward"."""
     rtl_dir = Path(rtl_dir)
     info = json.loads((rtl_dir / "rtl.json").read_text())
@@ -133,7 +135,7 @@ def simulate(q: QModel, rtl_dir: str | Path, x_int: np.ndarray, modes=("infer", 
     job = {"beat_bits": info["beat_bits"], "seed": seed, "backpressure": backpressure,
            "timeout_cycles": timeout_cycles,
            "calls": calls(q, x_int, info["beat_bits"], modes, reset_midway, expect,
-                          info.get("backward", False), labels, reload)}
+                          info.get("backward", False), labels, reload, reload_modes)}
     result = sim.run(folder, info["top"], BENCH, job)
     for call, res in zip(job["calls"], result.get("calls", [])):
         if call.get("beats_per_sample") and res.get("beat_cycles"):
@@ -191,4 +193,25 @@ def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
     st = perf.stages(q.network, units, "infer")
     ii = max(s.cycles for s in st)
     return {"ii_cycles": ii, "latency_cycles": sum(s.fill for s in st) + ii,
+            "stages": {f"{s.layer}.{s.unit}": s.cycles for s in st}}
+
+
+def predicted_backward(q: QModel, folding: dict, backward_units: dict, ppc: int = 1) -> dict:
+    """The DSE performance model's figures for the backward stages of the training pipeline at this
+    folding (``backward_units``: "layer.err" / "layer.grad" -> pe, simd, as rtl.json lists them): the
+    slowest backward stage's cycles per sample (what bounds MODE_BACKWARD's II) and the fills of the error
+    chain plus that II (its latency). The loss stage is the host's here and is left out."""
+    from ..dse import perf
+
+    first = q.network.weighted_layers()[0].name
+    units = {}
+    for name, f in folding.items():
+        pe, simd = (f["pe"], f["simd"]) if isinstance(f, dict) else (f.pe, f.simd)
+        units[(name, "fwd")] = perf.UnitFolding(pe, simd, ppc if name == first else 1)
+    for key, f in backward_units.items():
+        name, kind = key.rsplit(".", 1)
+        units[(name, kind)] = perf.UnitFolding(f["pe"], f["simd"], ppc if name == first and kind == "grad" else 1)
+    st = [s for s in perf.stages(q.network, units, "train") if s.unit in ("err", "grad") or s.unit.endswith("_bwd")]
+    ii = max(s.cycles for s in st)
+    return {"ii_cycles": ii, "latency_cycles": sum(s.fill for s in st if s.on_path) + ii,
             "stages": {f"{s.layer}.{s.unit}": s.cycles for s in st}}
