@@ -15,7 +15,8 @@
 // Batch: `clear` (a pulse at the start of a call) makes the next sample's first products overwrite the
 // accumulators instead of adding to them; `done` counts the samples accumulated since. Read-out: rd_addr
 // 0 .. O*K-1 the weight gradients (o-major), O*K .. O*K+O-1 the bias gradients; rd_data is
-// combinational, and 0 while no sample has been accumulated since `clear`.
+// combinational, RL words (rd_addr, rd_addr + 1, ...; word 0 in the low bits), and 0 while no sample has
+// been accumulated since `clear`.
 module hilt_grad #(
     parameter int C         = 1,
     parameter int H         = 1,
@@ -33,6 +34,7 @@ module hilt_grad #(
     parameter int SIMD      = 1,
     parameter int XL        = 1,
     parameter int EL        = 1,
+    parameter int RL        = 1,
     parameter int BITS      = 8,
     parameter int EBITS     = 16,
     parameter int GACC_BITS = 48,
@@ -51,7 +53,7 @@ module hilt_grad #(
     input  logic [EL*EBITS-1:0] e_data,
     output logic [        31:0] done,
     input  logic [        31:0] rd_addr,
-    output logic [   GBITS-1:0] rd_data
+    output logic [RL*GBITS-1:0] rd_data
 );
   localparam int K = C * KH * KW;
   localparam int NX = C * H * W;
@@ -155,25 +157,28 @@ module hilt_grad #(
     end
   end
 
-  // read-out
-  logic [GBITS-1:0] wq, bq;
-  wire  [GACC_BITS-1:0] wsel = acc[rd_addr < O*K ? rd_addr : 0];
-  wire  [GACC_BITS-1:0] bsel = bacc[rd_addr >= O*K && rd_addr < O*K + O ? rd_addr - O*K : 0];
-  hilt_requant #(
-      .ACC_BITS(GACC_BITS),
-      .BITS(GBITS),
-      .SHIFT(GSHIFT)
-  ) u_wq (
-      .acc(wsel),
-      .q  (wq)
-  );
-  hilt_requant #(
-      .ACC_BITS(GACC_BITS),
-      .BITS(GBITS),
-      .SHIFT(BSHIFT)
-  ) u_bq (
-      .acc(bsel),
-      .q  (bq)
-  );
-  assign rd_data = fresh ? '0 : rd_addr < O * K ? wq : bq;
+  // read-out: RL words, each the weight or the bias accumulator at its address, requantized
+  for (genvar g = 0; g < RL; g++) begin : g_rd
+    logic [GBITS-1:0] wq, bq;
+    wire [31:0] addr = rd_addr + g;
+    wire [GACC_BITS-1:0] wsel = acc[addr < O*K ? addr : 0];
+    wire [GACC_BITS-1:0] bsel = bacc[addr >= O*K && addr < O*K + O ? addr - O*K : 0];
+    hilt_requant #(
+        .ACC_BITS(GACC_BITS),
+        .BITS(GBITS),
+        .SHIFT(GSHIFT)
+    ) u_wq (
+        .acc(wsel),
+        .q  (wq)
+    );
+    hilt_requant #(
+        .ACC_BITS(GACC_BITS),
+        .BITS(GBITS),
+        .SHIFT(BSHIFT)
+    ) u_bq (
+        .acc(bsel),
+        .q  (bq)
+    );
+    assign rd_data[g*GBITS+:GBITS] = fresh ? '0 : addr < O * K ? wq : bq;
+  end
 endmodule

@@ -142,7 +142,7 @@ def _backward(q: QModel, layers: list[dict], taps: list[dict], units: dict, beat
                 raise HiltError(f"layer {layer.name}: the RTL twin's ReLU backward needs its input and output "
                                 f"streamed alike ({lanes[i]} and {lanes[i + 1]} values per beat)")
             consumers[i + 1].append(f"r{i}y")
-            d["lanes"], d["ycount"] = lanes[i], pixels[i + 1]
+            d["lanes"] = lanes[i]
         elif i > 0 and u["kind"] == "maxpool":
             consumers[i].append(f"m{i}x")
             d["p"] = u["p"]
@@ -151,12 +151,16 @@ def _backward(q: QModel, layers: list[dict], taps: list[dict], units: dict, beat
            for t, (p, l) in enumerate(zip(pixels, lanes))]
     ins.append({"count": pixels[n], "bits": lanes[n] * itf.ERR_BITS, "pad": -(pixels[n] * lanes[n] * itf.ERR_BITS)
                 % beat_bits, "consumers": []})
-    outs = [{"kind": "err", "t": t, "count": pixels[t], "bits": lanes[t] * itf.ERR_BITS} for t in range(n - 1, 0, -1)]
+    outs = [{"kind": "err", "t": t, "count": pixels[t], "bits": lanes[t] * itf.ERR_BITS,
+             "last_bits": lanes[t] * itf.ERR_BITS} for t in range(n - 1, 0, -1)]
     per_sample = len(outs)
+    words = max(1, beat_bits // itf.GRAD_BITS)  # gradient words per field: a beat's worth
     for d in sorted((d for d in chain if "grad" in d), key=lambda d: d["widx"]):
-        outs += [{"kind": "grad", "i": d["i"], "base": 0, "count": d["wk"], "bits": itf.GRAD_BITS},
-                 {"kind": "grad", "i": d["i"], "base": d["wk"], "count": d["grad"]["O"], "bits": itf.GRAD_BITS}]
-    return {"chain": chain, "ins": ins, "outs": outs, "per_sample": per_sample, "pixels": pixels, "lanes": lanes,
+        d["grad"]["RL"] = words
+        for base, count in ((0, d["wk"]), (d["wk"], d["grad"]["O"])):
+            outs.append({"kind": "grad", "i": d["i"], "base": base, "count": -(-count // words),
+                         "bits": words * itf.GRAD_BITS, "last_bits": (count - 1) % words * itf.GRAD_BITS + itf.GRAD_BITS})
+    return {"chain": chain, "ins": ins, "outs": outs, "per_sample": per_sample, "pixels": pixels, "lanes": lanes, "words": words,
             "err_bits": itf.ERR_BITS, "grad_bits": itf.GRAD_BITS, "grad_acc_bits": GRAD_ACC_BITS}
 
 
