@@ -13,9 +13,11 @@
 // gets its input error as the flattened map's pixels).
 // Handshake: valid/ready, IL / OL values per beat in HWC order (value 0 in the low bits). In: the error at
 // the layer's output (HO*WO*O values), taken while the unit is not computing. Out: the error at its input
-// (H*W*C values). Per input pixel and block of PE channels the array takes O*KH*KW/SIMD cycles; results go
-// to an output memory and leave a beat at a time as soon as the beat's values are computed (while the
-// array goes on). Cycles per sample: the load, then H*W*(C/PE)*(O*KH*KW/SIMD) (the DSE's figure).
+// (H*W*C values). The error is taken into one of two banks while the array works on the other (double
+// buffering). Per input pixel and block of PE channels the array takes O*KH*KW/SIMD cycles; results go to
+// an output memory and leave a beat at a time as soon as the beat's values are computed (while the array
+// goes on); the next sample starts once they have all left. Cycles per sample: H*W*(C/PE)*(O*KH*KW/SIMD)
+// (the DSE's figure) when the next error is in by then and the consumer keeps up.
 // Weights: this unit's own copy of the forward weights (ONNX order o, c, ky, kx; dense columns as the
 // forward unit's), written with the forward unit's memory by MODE_LOAD_WEIGHTS (w_we), so a load
 // refreshes both.
@@ -64,7 +66,8 @@ module hilt_err #(
   localparam int PW = EBITS + WBITS;  // a product
 
   logic signed [WBITS-1:0] wm[O*K];
-  logic signed [EBITS-1:0] em[NE];
+  logic signed [EBITS-1:0] em[2][NE];
+  logic lbank, cbank;  // the bank loading, the bank computing
   logic [EBITS-1:0] rm[NX];  // the sample's results, in output order
   int ei;  // error beats loaded
   int ri;  // results computed (values, in output order)
@@ -75,7 +78,7 @@ module hilt_err #(
   logic [PE*ACC_BITS-1:0] fin;  // a finished block's sums
   logic [PE*EBITS-1:0] fin_q;  // ... requantized
 
-  assign s_ready = !computing && ei < NE / IL;
+  assign s_ready = ei < NE / IL;
 
   // one cycle of the PE x SIMD array: column (o, i, j) of input channel c reads Z at (h + i, w + j)
   always_comb begin
@@ -95,7 +98,7 @@ module hilt_err #(
         dq = w + j - ZL;
         ev = '0;
         if (dr >= 0 && dq >= 0 && dr % SH == 0 && dq % SW == 0 && dr / SH < HO && dq / SW < WO)
-          ev = em[((dr/SH)*WO+dq/SW)*O+o];
+          ev = em[cbank][((dr/SH)*WO+dq/SW)*O+o];
         wv = wm[o*K+(c*KH+KH-1-i)*KW+KW-1-j];  // rotated 180 degrees, in/out swapped
         prod = PW'(ev) * PW'(wv);
         sum[p] = sum[p] + {{(ACC_BITS - PW) {prod[PW-1]}}, prod};
@@ -118,7 +121,7 @@ module hilt_err #(
 
   always_ff @(posedge clk) begin
     if (w_we) wm[w_addr] <= w_data;
-    if (s_valid && s_ready) for (int l = 0; l < IL; l++) em[ei*IL+l] <= s_data[l*EBITS+:EBITS];
+    if (s_valid && s_ready) for (int l = 0; l < IL; l++) em[lbank][ei*IL+l] <= s_data[l*EBITS+:EBITS];
     if (computing) begin
       for (int p = 0; p < PE; p++) acc[p] <= fin[p*ACC_BITS+:ACC_BITS];
       if (last_kb) for (int p = 0; p < PE; p++) rm[(h*W+w)*C+cb*PE+p] <= fin_q[p*EBITS+:EBITS];
@@ -134,6 +137,8 @@ module hilt_err #(
       ri <= 0;
       oi <= 0;
       computing <= 1'b0;
+      lbank <= 1'b0;
+      cbank <= 1'b0;
       h <= 0;
       w <= 0;
       cb <= 0;
@@ -141,7 +146,12 @@ module hilt_err #(
     end else begin
       if (s_valid && s_ready) ei <= ei + 1;
       // start once the error is in and the previous sample's results have all left
-      if (!computing && ei == NE / IL && ri == 0) computing <= 1'b1;
+      if (!computing && ei == NE / IL && ri == 0) begin
+        computing <= 1'b1;
+        cbank <= lbank;
+        lbank <= !lbank;
+        ei <= 0;
+      end
       if (computing) begin
         if (!last_kb) kb <= kb + 1;
         else begin
@@ -157,10 +167,7 @@ module hilt_err #(
               else h <= 0;
             end
           end
-          if (last_block) begin  // the error is no longer needed: the next sample's may come in
-            computing <= 1'b0;
-            ei <= 0;
-          end
+          if (last_block) computing <= 1'b0;
         end
       end
       if (m_valid && m_ready) begin

@@ -9,9 +9,10 @@
 // divides C*KH*KW); XL / EL, values per beat of x and of the error (a pixel's channels, or a vector);
 // widths BITS, EBITS, GACC_BITS, GBITS; the read-out shifts GSHIFT and BSHIFT.
 // Handshake: valid/ready, XL / EL values per beat in HWC order (value 0 in the low bits). In: the forward
-// input x (C*H*W values) and the error at the layer's output (HO*WO*O), taken in any interleaving while
-// the unit is not computing. Per output pixel the PE x SIMD array takes (O/PE)*(K/SIMD) cycles; the bias sums ride with
-// the first column block. Cycles per sample: the loads plus HO*WO*(O/PE)*(K/SIMD).
+// input x (C*H*W values) and the error at the layer's output (HO*WO*O), taken in any interleaving into
+// one of two banks while the array works on the other (double buffering). Per output pixel the PE x SIMD
+// array takes (O/PE)*(K/SIMD) cycles; the bias sums ride with the first column block. Cycles per sample:
+// HO*WO*(O/PE)*(K/SIMD) (the DSE's figure) when the next sample's inputs are in by then.
 // Batch: `clear` (a pulse at the start of a call) makes the next sample's first products overwrite the
 // accumulators instead of adding to them; `done` counts the samples accumulated since. Read-out: rd_addr
 // 0 .. O*K-1 the weight gradients (o-major), O*K .. O*K+O-1 the bias gradients; rd_data is
@@ -62,13 +63,15 @@ module hilt_grad #(
   localparam int NKB = K / SIMD;
   localparam int PW = EBITS + BITS;  // a product
 
-  logic signed [BITS-1:0] xm[NX];
-  logic signed [EBITS-1:0] em[NE];
+  logic signed [BITS-1:0] xm[2][NX];
+  logic signed [EBITS-1:0] em[2][NE];
+  logic lbank, cbank;  // the bank loading, the bank computing
+  logic computing;
   logic signed [GACC_BITS-1:0] acc[O*K], bacc[O];
   int xi, ei;  // beats loaded
   logic fresh;  // no sample accumulated since `clear`
   int ho, wo, ob, kb;  // output pixel, block of PE rows, block of SIMD columns
-  wire busy = xi == NX / XL && ei == NE / EL;
+  wire loaded = xi == NX / XL && ei == NE / EL;
 
   assign x_ready = xi < NX / XL;
   assign e_ready = ei < NE / EL;
@@ -80,7 +83,7 @@ module hilt_grad #(
       int o;
       logic signed [EBITS-1:0] ev;
       o = ob * PE + p;
-      ev = em[(ho*WO+wo)*O+o];
+      ev = em[cbank][(ho*WO+wo)*O+o];
       err_w[p] = GACC_BITS'(ev);
       for (int s = 0; s < SIMD; s++) begin
         int k, c, i, j, hh, ww;
@@ -92,7 +95,7 @@ module hilt_grad #(
         j = k % KW;
         hh = ho * SH + i - PT;
         ww = wo * SW + j - PL;
-        xv = (hh >= 0 && hh < H && ww >= 0 && ww < W) ? xm[(hh*W+ww)*C+c] : '0;  // padding reads 0
+        xv = (hh >= 0 && hh < H && ww >= 0 && ww < W) ? xm[cbank][(hh*W+ww)*C+c] : '0;  // padding reads 0
         prod = PW'(ev) * PW'(xv);
         prod_w[p][s] = {{(GACC_BITS - PW) {prod[PW-1]}}, prod};
       end
@@ -105,9 +108,9 @@ module hilt_grad #(
   wire last_pix = ho == HO - 1 && wo == WO - 1;
 
   always_ff @(posedge clk) begin
-    if (x_valid && x_ready) for (int l = 0; l < XL; l++) xm[xi*XL+l] <= x_data[l*BITS+:BITS];
-    if (e_valid && e_ready) for (int l = 0; l < EL; l++) em[ei*EL+l] <= e_data[l*EBITS+:EBITS];
-    if (busy)
+    if (x_valid && x_ready) for (int l = 0; l < XL; l++) xm[lbank][xi*XL+l] <= x_data[l*BITS+:BITS];
+    if (e_valid && e_ready) for (int l = 0; l < EL; l++) em[lbank][ei*EL+l] <= e_data[l*EBITS+:EBITS];
+    if (computing)
       for (int p = 0; p < PE; p++) begin
         for (int s = 0; s < SIMD; s++)
         acc[(ob*PE+p)*K+kb*SIMD+s] <= (first ? '0 : acc[(ob*PE+p)*K+kb*SIMD+s]) + prod_w[p][s];
@@ -125,10 +128,20 @@ module hilt_grad #(
       kb <= 0;
       fresh <= 1'b1;
       done <= '0;
+      lbank <= 1'b0;
+      cbank <= 1'b0;
+      computing <= 1'b0;
     end else begin
       if (x_valid && x_ready) xi <= xi + 1;
       if (e_valid && e_ready) ei <= ei + 1;
-      if (busy) begin
+      if (loaded && !computing) begin  // both in: compute on this bank, load the next sample into the other
+        computing <= 1'b1;
+        cbank <= lbank;
+        lbank <= !lbank;
+        xi <= 0;
+        ei <= 0;
+      end
+      if (computing) begin
         if (!last_kb) kb <= kb + 1;
         else begin
           kb <= 0;
@@ -142,8 +155,7 @@ module hilt_grad #(
               else ho <= 0;
             end
             if (last_pix) begin  // the sample is in the accumulators
-              xi <= 0;
-              ei <= 0;
+              computing <= 1'b0;
               fresh <= 1'b0;
               done <= done + 1;
             end

@@ -99,9 +99,11 @@ def test_lenet5_generated_top_is_lint_clean(trained_q, lenet_zcu104):
     assert twin.lint(rtl_dir) == []
 
 
-TINY = ((1, 8, 8), "tiny test net", [("conv1", "conv", (4, 3, 1, 1, 1)), ("relu1", "relu", None),
-                                     ("pool1", "maxpool", (2, 2)), ("flatten", "flatten", None),
-                                     ("fc1", "dense", 10)])
+# 9 x 9: the pool leaves a trailing row and column; conv2 (stride 2, padding 1) has an error unit with zero
+# insertion and padding
+TINY = ((1, 9, 9), "tiny test net", [("conv1", "conv", (4, 3, 1, 1, 1)), ("relu1", "relu", None),
+                                     ("pool1", "maxpool", (2, 2)), ("conv2", "conv", (6, 3, 2, 1, 1)),
+                                     ("relu2", "relu", None), ("flatten", "flatten", None), ("fc1", "dense", 10)])
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +115,21 @@ def tiny(tmp_path_factory):
         net = zoo.network("tiny", seed=1)
     finally:
         del zoo._SPECS["tiny"]
-    x = np.random.default_rng(0).uniform(0, 1, (64, 1, 8, 8)).astype(np.float32)
+    x = np.random.default_rng(0).uniform(0, 1, (64, 1, 9, 9)).astype(np.float32)
     q = quantize(net, x)
     out = tmp_path_factory.mktemp("rtl") / "tiny"
-    design.write_rtl(q, out, None, beat_bits=64)
+    design.write_rtl(q, out, tiny_plan(q.network), beat_bits=64)
     return q, out, golden.quantize_input(q, x[:3])
+
+
+def tiny_plan(net):
+    """Every forward, error and gradient unit of the tiny net folded (pe, simd > 1 where they divide)."""
+    from hilt.ir.folding import LayerFolding as F
+    from hilt.plan import MODEL, make_plan
+
+    return make_plan(net, {("conv1", "fwd"): F(2, 3), ("conv1", "grad"): F(4, 3), ("conv2", "fwd"): F(3, 4),
+                           ("conv2", "err"): F(2, 6), ("conv2", "grad"): F(3, 9), ("fc1", "fwd"): F(5, 4),
+                           ("fc1", "grad"): F(2, 8)}, mode="train", target=MODEL)
 
 
 def _broken(src, tmp_path, file, old, new):
@@ -226,6 +238,8 @@ def test_rtlsim_command_reports_bit_exact_modes(tiny, tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     modes = {m["mode"]: m for m in report["modes"]}
     assert report["bit_exact"] and modes["infer"]["bit_exact"] and modes["train_forward"]["bit_exact"]
+    # the HLS project's plan has the backward units (1 x 1 here): the twin runs MODE_BACKWARD too
+    assert modes["backward"]["bit_exact"] and report["predicted_backward"]["ii_cycles"] > 0
     assert modes["infer"]["ii_cycles"] > 0 and report["predicted"]["ii_cycles"] > 0
 
 
@@ -236,7 +250,8 @@ def test_compile_rtl_renders_the_plan_of_the_hls_project(tiny, tmp_path):
 
     q, _, _ = tiny
     q.save(tmp_path / "tiny.npz")
-    (tmp_path / "fold.json").write_text(json.dumps({"conv1": {"pe": 2, "simd": 3}, "fc1": {"pe": 5, "simd": 4}}))
+    (tmp_path / "fold.json").write_text(json.dumps({"conv1": {"pe": 2, "simd": 3}, "conv2": {"pe": 3, "simd": 4},
+                                                    "fc1": {"pe": 5, "simd": 4}}))
     project = tmp_path / "p"
     assert main(["compile", str(tmp_path / "tiny.npz"), "-o", str(project), "--plan", str(tmp_path / "fold.json"),
                  "--rtl"]) == 0
@@ -259,7 +274,7 @@ def test_rtl_backend_behind_the_accelerator_interface(tiny):
     from hilt.rtl.accelerator import RTLSim
 
     q, _, _ = tiny
-    x = np.random.default_rng(5).uniform(0, 1, (2, 1, 8, 8)).astype(np.float32)
+    x = np.random.default_rng(5).uniform(0, 1, (2, 1, 9, 9)).astype(np.float32)
     accel = RTLSim()
     accel.load(q)
     res = accel.forward(x, taps=True)

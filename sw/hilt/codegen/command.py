@@ -96,9 +96,11 @@ def _rtl_twin(q, board, source: str):
         from ..plan import HardwarePlan
         from ..rtl.design import write_rtl
 
-        # the twin is rendered from the plan the HLS project was generated from (its forward units)
+        # the twin is rendered from the plan the HLS project was generated from (its forward, error and
+        # gradient units), with a backward pipeline exactly when the project has one
         return {"rtl": write_rtl(q, project / "rtl", HardwarePlan.from_json(manifest["plan"]),
-                                 board.dma_width_bits, manifest["name"], source)}
+                                 board.dma_width_bits, manifest["name"], source,
+                                 backward=bool(manifest.get("backward")))}
     return write
 
 

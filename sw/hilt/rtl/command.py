@@ -54,16 +54,32 @@ def _rtl_dir(project: Path, manifest: dict, q, override: str | None) -> Path:
             sources = sorted(p.name for p in rtl.iterdir() if p.suffix in (".v", ".sv"))
             if not sources:
                 raise HiltError(f"{rtl}: no .v or .sv files")
+            ctx = design_context(q, manifest)
             (rtl / "rtl.json").write_text(json.dumps({"top": manifest["top"], "beat_bits": _beat_bits(manifest),
                                                       "sources": sources, "folding": manifest.get("folding", {}),
-                                                      "ppc": 1}, indent=2) + "\n")
+                                                      "ppc": 1, "backward": ctx["bwd"] is not None,
+                                                      "backward_units": ctx["backward_units"]}, indent=2) + "\n")
         return rtl
     rtl = project / "rtl"
     if not (rtl / "rtl.json").exists():  # the project's plan (older manifests: their folding)
         folding = (HardwarePlan.from_json(manifest["plan"]) if "plan" in manifest
                    else parse_folding(manifest.get("folding", {}), q.network))
-        write_rtl(q, rtl, folding, _beat_bits(manifest), name=manifest.get("name"))
+        write_rtl(q, rtl, folding, _beat_bits(manifest), name=manifest.get("name"),
+                  backward=bool(manifest.get("backward")))
     return rtl
+
+
+def design_context(q, manifest: dict) -> dict:
+    """The twin's description of the project's plan: what the bench needs of Verilog from elsewhere
+    (whether MODE_BACKWARD is there, the backward units' folding for the DSE figures)."""
+    from ..plan import HardwarePlan
+    from .design import context
+
+    plan = HardwarePlan.from_json(manifest["plan"]) if "plan" in manifest else None
+    try:
+        return context(q, plan, _beat_bits(manifest), backward=bool(manifest.get("backward")))
+    except HiltError:  # a layer the twin has no unit for: the bench still runs the modes the manifest has
+        return {"bwd": {} if manifest.get("backward") else None, "backward_units": {}}
 
 
 def cmd_rtlsim(args) -> int:
