@@ -101,7 +101,7 @@ module hilt_err #(
           ev = em[cbank][((dr/SH)*WO+dq/SW)*O+o];
         wv = wm[o*K+(c*KH+KH-1-i)*KW+KW-1-j];  // rotated 180 degrees, in/out swapped
         prod = PW'(ev) * PW'(wv);
-        sum[p] = sum[p] + {{(ACC_BITS - PW) {prod[PW-1]}}, prod};
+        sum[p] = sum[p] + ACC_BITS'(prod);  // sign-extended (prod is signed)
       end
       fin[p*ACC_BITS+:ACC_BITS] = (kb == 0 ? '0 : acc[p]) + sum[p];
     end

@@ -97,7 +97,7 @@ module hilt_grad #(
         ww = wo * SW + j - PL;
         xv = (hh >= 0 && hh < H && ww >= 0 && ww < W) ? xm[cbank][(hh*W+ww)*C+c] : '0;  // padding reads 0
         prod = PW'(ev) * PW'(xv);
-        prod_w[p][s] = {{(GACC_BITS - PW) {prod[PW-1]}}, prod};
+        prod_w[p][s] = GACC_BITS'(prod);  // sign-extended (prod is signed)
       end
     end
   end
