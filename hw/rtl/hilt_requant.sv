@@ -5,7 +5,8 @@
 // Combinational, no handshake. For SHIFT > 0 the result is (acc + 2**(SHIFT-1)) >>> SHIFT (round half
 // up, arithmetic shift), for SHIFT <= 0 acc << -SHIFT; then saturation to the signed BITS range, then,
 // with RELU, max(0, .). The intermediate is wide enough that neither the rounding add nor a left shift
-// can overflow, exactly as the golden model's int64 arithmetic.
+// can overflow, exactly as the golden model's int64 arithmetic, and holds the output's range (BITS may
+// exceed ACC_BITS).
 module hilt_requant #(
     parameter int ACC_BITS = 32,
     parameter int BITS     = 8,
@@ -17,7 +18,8 @@ module hilt_requant #(
     output logic [    LANES*BITS-1:0] q
 );
   localparam int LEFT = SHIFT < 0 ? -SHIFT : 0;
-  localparam int WIDE = (ACC_BITS > SHIFT ? ACC_BITS : SHIFT) + LEFT + 2;
+  localparam int RIGHT = ACC_BITS > SHIFT ? ACC_BITS : SHIFT;
+  localparam int WIDE = (RIGHT > BITS ? RIGHT : BITS) + LEFT + 2;  // also holds the output range
   localparam logic signed [WIDE-1:0] QMAX = (WIDE'(1) <<< (BITS - 1)) - 1;
   localparam logic signed [WIDE-1:0] QMIN = -(WIDE'(1) <<< (BITS - 1));
   localparam logic signed [WIDE-1:0] HALF = SHIFT > 0 ? (WIDE'(1) <<< (SHIFT - 1)) : '0;

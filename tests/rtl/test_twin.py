@@ -162,7 +162,7 @@ def test_twin_without_backward_answers_unsupported(tiny, tmp_path):
 def test_wrong_gradient_accumulator_width_fails_the_bench(tiny, tmp_path):
     q, rtl_dir, x = tiny
     top = design.context(q, None, 64)["top"]
-    broken = _broken(rtl_dir, tmp_path, f"{top}.sv", "localparam int GACC_BITS = 48;", "localparam int GACC_BITS = 24;")
+    broken = _broken(rtl_dir, tmp_path, f"{top}.sv", "localparam int GACC_BITS = 48;", "localparam int GACC_BITS = 16;")
     result = twin.simulate(q, broken, x, modes=("infer", "backward"), backpressure=False)
     assert not result["passed"]
     calls = {c["name"]: c for c in result["calls"]}
