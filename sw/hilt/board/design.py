@@ -19,7 +19,7 @@ import numpy as np
 
 from ..accel import interface as itf
 from ..errors import HiltError
-from ..quant import QModel
+from ..quant import QModel, qfile
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "board"
@@ -90,7 +90,8 @@ def manifest_for(q: QModel, name: str, board, freq_mhz: float, f_safe_mhz: float
     ips["reset_gpio"]["active_high"] = False  # proc_sys_reset's default C_AUX_RESET_HIGH = 0
     return {"name": name, "kind": "streaming", "board": board.name, "family": family, "part": board.part,
             "freq_mhz": float(freq_mhz), "f_safe_mhz": float(f_safe_mhz), "timing_closed": False, "wns_ns": None,
-            "bitstream": f"{name}.bit", "hwh": f"{name}.hwh", "qmodel": f"{name}.npz",
+            "bitstream": f"{name}.bit", "hwh": f"{name}.hwh", "qmodel": f"{name}.qmodel.npz",
+            "qmodel_format": f"{qfile.FORMAT} v{qfile.VERSION}, compact (see hilt.quant.qfile)",
             "interface": itf.describe(board.dma_width_bits), "ips": ips,
             "clock": {"wizard": CLK_WIZ if wizard else None, "input_mhz": 100.0, "output": "clk_out1"},
             "taps": taps, "weight_blocks": blocks, "backward": False,
@@ -194,7 +195,7 @@ def write_overlay(q: QModel, out_dir: str | Path, board: str = "pynq-z2", freq_m
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    q.save(tmp / manifest["qmodel"])
+    q.save(tmp / manifest["qmodel"], floats=False)  # as the build flow writes it: no float weights
     (tmp / manifest["hwh"]).write_text(hwh_text(manifest))
     (tmp / manifest["bitstream"]).write_bytes(BIT_PLACEHOLDER)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
