@@ -19,7 +19,7 @@ import numpy as np
 
 from ..accel import interface as itf
 from ..errors import HiltError
-from ..quant import QModel, qfile
+from ..quant import QModel
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "board"
@@ -39,8 +39,11 @@ PS = {
               "hp": "S_AXI_HP0", "arch": "zynq",
               "parameters": [(f"PCW_FPGA_FCLK{i}_ENABLE", "1" if i == 0 else "0") for i in range(4)] +
                             [(f"PCW_FCLK{i}_PERIPHERAL_DIVISOR{j}", d) for i in range(4) for j, d in enumerate("52")] +
-                            [("PCW_FCLK0_PERIPHERAL_CLKSRC", "IO PLL"), ("PCW_FPGA0_PERIPHERAL_FREQMHZ", "100"),
-                             ("PCW_ACT_FPGA0_PERIPHERAL_FREQMHZ", "100.000000"),
+                            # Vivado writes every FCLK's source and achieved frequency (pynq 4.0 reads all four)
+                            [(f"PCW_FCLK{i}_PERIPHERAL_CLKSRC", "IO PLL") for i in range(4)] +
+                            [(f"PCW_ACT_FPGA{i}_PERIPHERAL_FREQMHZ", "100.000000" if i == 0 else "10.000000")
+                             for i in range(4)] +
+                            [("PCW_FPGA0_PERIPHERAL_FREQMHZ", "100"),
                              ("PCW_USE_S_AXI_HP0", "1"), ("PCW_S_AXI_HP0_DATA_WIDTH", "64")]},
     "zynqmp": {"instance": "zynq_ps", "modtype": "zynq_ultra_ps_e", "version": "3.4",
                "vlnv": "xilinx.com:ip:zynq_ultra_ps_e:3.4", "fclk": "pl_clk0", "master": "M_AXI_HPM0_FPD",
@@ -48,9 +51,10 @@ PS = {
                "parameters": [(f"PSU__FPGA_PL{i}_ENABLE", "1" if i == 0 else "0") for i in range(4)] +
                              [(f"PSU__CRL_APB__PL{i}_REF_CTRL__DIVISOR{j}", d) for i in range(4)
                               for j, d in enumerate(("15", "1"))] +
-                             [("PSU__CRL_APB__PL0_REF_CTRL__SRCSEL", "IOPLL"),
-                              ("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "100"),
-                              ("PSU__CRL_APB__PL0_REF_CTRL__ACT_FREQMHZ", "99.999001"),
+                             [(f"PSU__CRL_APB__PL{i}_REF_CTRL__SRCSEL", "IOPLL") for i in range(4)] +
+                             [(f"PSU__CRL_APB__PL{i}_REF_CTRL__ACT_FREQMHZ", "99.999001" if i == 0 else "10.000000")
+                              for i in range(4)] +
+                             [("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "100"),
                               ("PSU__USE__S_AXI_GP2", "1"), ("PSU__SAXIGP2__DATA_WIDTH", "128")]},
 }
 
@@ -90,8 +94,7 @@ def manifest_for(q: QModel, name: str, board, freq_mhz: float, f_safe_mhz: float
     ips["reset_gpio"]["active_high"] = False  # proc_sys_reset's default C_AUX_RESET_HIGH = 0
     return {"name": name, "kind": "streaming", "board": board.name, "family": family, "part": board.part,
             "freq_mhz": float(freq_mhz), "f_safe_mhz": float(f_safe_mhz), "timing_closed": False, "wns_ns": None,
-            "bitstream": f"{name}.bit", "hwh": f"{name}.hwh", "qmodel": f"{name}.qmodel.npz",
-            "qmodel_format": f"{qfile.FORMAT} v{qfile.VERSION}, compact (see hilt.quant.qfile)",
+            "bitstream": f"{name}.bit", "hwh": f"{name}.hwh", "qmodel": f"{name}.npz",
             "interface": itf.describe(board.dma_width_bits), "ips": ips,
             "clock": {"wizard": CLK_WIZ if wizard else None, "input_mhz": 100.0, "output": "clk_out1"},
             "taps": taps, "weight_blocks": blocks, "backward": False,

@@ -416,6 +416,11 @@ class SimBoard(pynq.Device):
         self._boot_ps()
 
     # -- bus
+    @property
+    def arch(self) -> str:
+        """The CPU, as pynq >= 3.1's ``Clocks`` asks the device for it (3.0.1 reads ``pynq.ps.CPU_ARCH``)."""
+        return CPU_ARCH[self.family]
+
     def _boot_ps(self) -> None:
         keys = ("zynq7",) if self.family == "zynq7" else ("zynqmp_crl", "zynqmp_crf")
         self.ps_windows = []
@@ -578,9 +583,12 @@ class PSRegisters(RegisterFile):
 
 
 def _forget_clocks() -> None:
-    """pynq keeps one ``Clocks`` per process, its MMIO bound to the device active when it was made."""
+    """pynq keeps one ``Clocks`` per process, its MMIO bound to the device active when it was made (pynq >= 3.1
+    also keeps that device in ``Clocks.device``)."""
     if hasattr(pynq.ps.Clocks, "_real_instance"):
         del pynq.ps.Clocks._real_instance
+    if getattr(pynq.ps.Clocks, "device", None) is not None:
+        pynq.ps.Clocks.device = None
 
 
 def install(chip: Chip | None = None, faults: FaultConfig | None = None, family: str = "zynq7") -> SimBoard:
