@@ -98,7 +98,7 @@ board-env-py310: $(BOARD310_ENV)
 
 # Runs when a Python 3.10 is found; otherwise says loudly that the check did NOT run (and fails with REQUIRE_PY310=1).
 # The model comes from the main environment (onnx is not part of the board's Python).
-board-test-py310: $(DEV) $(if $(PY310),$(BOARD310_ENV))
+board-test-py310: $(BASE) $(if $(PY310),$(BOARD310_ENV))
 ifeq ($(PY310),)
 	@echo "*****************************************************************************************"
 	@echo "*** NOT RUN: the board-side tests on Python 3.10 + numpy 1.21 (no python3.10 found;     ***"
