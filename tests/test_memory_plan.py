@@ -118,7 +118,7 @@ def test_deferred_gradients_and_uram_are_bit_exact_in_every_mode(tmp_path, small
         assert np.array_equal(g["weight"], bp.grads[layer]["weight"]), layer
         assert np.array_equal(g["bias"], bp.grads[layer]["bias"]), layer
     # a batch beyond the deferred stash (4 samples): the design says so and reads nothing, writes nothing
-    assert manifest["plan"]["batch"] == 4
+    assert manifest["plan"]["batch"] == 4 and manifest["max_backward_samples"] == 4
     (tmp_path / "empty.bin").write_bytes(b"")
     for samples, status in ((5, interface.Status.UNSUPPORTED_MODE), (0, interface.Status.OK)):
         proc = subprocess.run([str(build(path)), "-", str(interface.Mode.BACKWARD), str(samples),

@@ -373,7 +373,9 @@ def _write_project(q, tmp, ctx, env, name, net, layers, folding, plan, tap_sizes
                             **({"weight_shape": list(l.params["weight"].shape),
                                 "flattened_from": list(flat) if flat else None} if l.weighted else {})}
                            for ql, l, flat in zip(layers, net.layers, _flattened_from(q))],
-                "folding": folding_to_json(folding), "plan": plan.to_json(), "memory": ctx["memory"], "tap_sizes": tap_sizes, "backward": backward is not None,
+                "folding": folding_to_json(folding), "plan": plan.to_json(), "memory": ctx["memory"],
+                "max_backward_samples": ctx["deferred_batch"] or None,  # a deferred gradient's stash (None: any)
+                "tap_sizes": tap_sizes, "backward": backward is not None,
                 "weights_stream": "per conv/dense layer: O x K weights (dense columns in HWC order), then O biases "
                                   f"({bias_bits(q.bits)}-bit), each a section of the interface"}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
