@@ -217,7 +217,8 @@ def fixed_arrays(net: Network, mode: str, bits: int, board=None) -> list[Array]:
             out += _window_arrays(s, _slide_geometry(layer), n, "", False)
         elif layer.op == "lrn":
             out.append(_local(f"{s}:x", n, "", "vector", layer.in_shape[0]))
-        if mode == "train" and layer.op == "maxpool":  # the forward input at its own width, the error sums
+        if mode == "train" and not layer.weighted and op_of(layer).hls_buffers_tap:  # max-pool backward: the
+            # forward input at its own width, and the error sums
             size = int(np.prod(layer.in_shape))
             out += [_local(f"{s}:map", n, "", "map", size, bits), _local(f"{s}:acc", n, "", "map", size)]
     fifos = []
