@@ -37,6 +37,7 @@ help:
 	@echo "make hls       the same, then Vitis HLS synthesis and IP export (needs vitis_hls)"
 	@echo "make bitstream MODEL=lenet5 FREQ=300 BOARD=zcu104: HLS, Vivado block design, bitstream, PYNQ overlay"
 	@echo "make rtlsim    MODEL=lenet5 BOARD=zcu104 FREQ=200: the same project with its RTL twin, simulated in Verilator vs golden"
+	@echo "make rtlsynth  MODEL=lenet5 BOARD=zcu104: the twin through Yosys synth_xilinx, LUT/FF/DSP/BRAM vs the DSE (needs yosys)"
 
 $(BASE): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -168,3 +169,9 @@ SAMPLES ?= 8
 rtlsim: $(DEV)
 	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) --rtl $(if $(FOLDING),--plan $(FOLDING)) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
 	$(BIN)/hilt rtlsim $(OUT)/$(notdir $(basename $(MODEL)))_hls --samples $(SAMPLES) --json $(OUT)/$(notdir $(basename $(MODEL)))_rtlsim.json
+
+# RTL twin through Yosys synth_xilinx (Debian/Ubuntu: apt-get install yosys): resources next to the DSE's estimate
+.PHONY: rtlsynth
+rtlsynth: $(DEV)
+	$(BIN)/hilt compile $(MODEL) --board $(BOARD) --freq $(FREQ) --rtl $(if $(FOLDING),--plan $(FOLDING)) -o $(OUT)/$(notdir $(basename $(MODEL)))_hls
+	$(BIN)/hilt rtlsynth $(OUT)/$(notdir $(basename $(MODEL)))_hls --json $(OUT)/$(notdir $(basename $(MODEL)))_rtlsynth.json
