@@ -274,3 +274,22 @@ def parse_utilization(text: str) -> dict[str, float]:
     if "bram36" in out:
         out["bram18"] = 2 * out.pop("bram36")
     return out
+
+
+def design_resources(net: Network, units: dict[tuple[str, str], LayerFolding], storage: dict[tuple[str, str], str],
+                     board: Board, mode: str = "infer", bits: int = 8, coef: Coefficients | None = None,
+                     shell: bool = True) -> dict[str, float]:
+    """The estimate of one design: every unit (at its folding and storage, default 1 x 1 in BRAM) plus the
+    fixed-rate stages, and the shell unless ``shell`` is False (a bare accelerator, as the RTL twin)."""
+    coef = coef or Coefficients()
+    res = fixed_resources(net, board, mode, bits, coef)
+    if not shell:
+        for k, v in coef.shell[board.ps].items():
+            res[k] -= v
+    first = net.weighted_layers()[0].name
+    for name, unit in units_of(net, mode):
+        layer = net.layer(name)
+        tied = unit == "fwd" and tied_error(layer, name == first, mode)
+        _add(res, unit_resources(layer, unit, units.get((name, unit), LayerFolding()),
+                                 storage.get((name, unit), "bram"), board, mode, bits, coef, tied))
+    return res
