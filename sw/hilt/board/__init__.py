@@ -10,7 +10,9 @@ __all__ = ["open_board"]
 
 
 def open_board(overlay_dir, simulated: bool = False, chip=None, faults=None, **kwargs):
-    """A ``Board`` on the overlay folder: on the real board, or (``simulated``) on a fresh simulated one."""
+    """A ``Board`` on the overlay folder: on the real board, or (``simulated``) on a fresh simulated one whose die
+    is ``chip`` with ``faults``. ``kwargs`` go to ``Board`` (e.g. ``inject=(chip, faults)``: weight-memory faults
+    the driver writes into every weight load)."""
     if simulated:
         from .overlay import open_overlay
         from .sim import install

@@ -36,8 +36,9 @@ import pynq.ps
 from pynq.buffer import PynqBuffer
 
 from ..accel import interface as itf
+from ..accel import order
 from ..faults import Chip, FaultConfig
-from . import clocking, streams
+from . import clocking
 from .overlay import open_overlay
 
 DDR_BASE = 0x1000_0000
@@ -265,7 +266,7 @@ class Accelerator:
         self.board = board
         self.overlay = overlay
         self.q = overlay.load_qmodel()  # the formats and shifts compiled into the design
-        self.flat_from = streams.flattened_from(self.q.network)
+        self.layouts = order.tap_layouts(self.q.network, len(self.q.compute_layers()))
         self.beat_bits = overlay.beat_bits
         self.emu = Emulator(chip, faults)
         self.emu.load(self.q)  # the bitstream's initial weights
@@ -365,24 +366,38 @@ class Accelerator:
             self.isr |= itf.ISR_DONE
 
     def _compute(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        q, net, n = self.q, self.q.network, self.samples
+        q, n = self.q, self.samples
         if self.mode == itf.Mode.LOAD_WEIGHTS:
             it = iter(arrays)
-            for ql, layer in zip(q.compute_layers(), net.layers):
-                if layer.weighted:
-                    w = next(it)
-                    ql.arrays["weight"] = streams.weight_from_rows(w, ql.arrays["weight"].shape,
-                                                                   self.flat_from.get(layer.name))
-                    ql.arrays["bias"] = next(it).astype(np.int64)
+            for ql, layer, src in order.weighted_pairs(q):
+                ql.arrays["weight"] = order.weight_from_rows(next(it), ql.arrays["weight"].shape, src)
+                ql.arrays["bias"] = next(it).astype(np.int64)
             self.emu.load(q)
             return []
-        x = streams.from_hwc(np.stack(arrays), net.input_shape)
+        if self.mode == itf.Mode.BACKWARD:
+            return self._backward(arrays)
+        x = order.tap_from_stream(np.stack(arrays), *self.layouts[0])
         taps = self.mode == itf.Mode.TRAIN_FORWARD
         result = self.emu.forward(q.input_fmt.to_float(x), taps=taps)
         if not taps:
             return list(result.logits.reshape(n, -1))
-        per_sample = [streams.to_hwc(t) for t in result.taps]
-        return [per_sample[t][i] for i in range(n) for t in range(len(per_sample))]
+        per_tap = [order.tap_to_stream(t, *layout) for t, layout in zip(result.taps, self.layouts)]
+        return [per_tap[t][i] for i in range(n) for t in range(len(per_tap))]
+
+    def _backward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """The BP pipeline: the emulator's backward (the golden model's on the weights its memory holds)."""
+        q, n, k = self.q, self.samples, len(self.layouts)
+        per_sample = [arrays[i * (k + 1):(i + 1) * (k + 1)] for i in range(n)]
+        taps = [order.tap_from_stream(np.stack([s[t] for s in per_sample]), *self.layouts[t]) for t in range(k)]
+        err = np.stack([s[k] for s in per_sample])
+        bp = self.emu.backward(taps, err)
+        back = range(k - 2, 0, -1)
+        errors = [order.tap_to_stream(bp.errors[i], *self.layouts[i]) for i in back]
+        out = [e[j] for j in range(n) for e in errors]
+        for ql, layer, src in order.weighted_pairs(q):
+            g = bp.grads[layer.name]
+            out += [order.weight_rows(g["weight"], src).reshape(-1), g["bias"]]
+        return out
 
 
 # ---- the device -----------------------------------------------------------------------------------
