@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tcl"))
 
 
-def _tcl_nets(board_key: str, name: str, freq: float):
+def _tcl_nets(board_key: str, name: str, freq: float, engine=None):
     """(signal nets, interface nets) the overlay Tcl connects, recorded from a real Tcl interpreter."""
     pytest.importorskip("tkinter")
     from recorder import Interpreter
@@ -24,7 +24,7 @@ def _tcl_nets(board_key: str, name: str, freq: float):
     from hilt.build.flow import render_vivado
     from hilt.dse.boards import load_board
 
-    tcl, xdc = render_vivado(block_design(name, load_board(board_key), freq))
+    tcl, xdc = render_vivado(block_design(name, load_board(board_key), freq, engine))
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "overlay.tcl").write_text(tcl)
         (Path(tmp) / "timing.xdc").write_text(xdc)
@@ -49,17 +49,32 @@ def _hwh_nets(hwh: Path):
     return {frozenset(v) for v in signals.values()}, {frozenset(v) for v in buses.values()}
 
 
-@pytest.mark.parametrize("board_key", ["pynq-z2", "zcu104"])
-def test_hwh_wiring_is_the_tcls(small_q, tmp_path, board_key):
-    from hilt.board.design import write_overlay
+@pytest.mark.parametrize("board_key,kind", [("pynq-z2", "streaming"), ("zcu104", "streaming"),
+                                            ("pynq-z2", "sequential"), ("zcu104", "sequential")])
+def test_hwh_wiring_is_the_tcls(small_q, tmp_path, board_key, kind):
+    """Every net of the .hwh is a net the Tcl connects and the other way round, for both accelerator kinds (the
+    engine: no DMA, its AXI4 masters dealt over the HP ports)."""
+    from dataclasses import replace
 
-    folder = write_overlay(small_q, tmp_path / board_key, board=board_key, freq_mhz=200.0, name="lenet5")
-    tcl_nets, tcl_intf = _tcl_nets(board_key, "lenet5", 200.0)
+    from hilt.board.design import write_overlay
+    from hilt.dse.boards import load_board
+    from hilt.dse.sequential import EngineConfig
+
+    engine = EngineConfig(vec=4, lane=8, wports=2) if kind == "sequential" else None
+    folder = write_overlay(small_q, tmp_path / board_key, board=board_key, freq_mhz=200.0, name="lenet5",
+                           engine=engine)
+    if engine is not None:
+        engine = replace(engine, port_bytes=load_board(board_key).dma_width_bits // 8)
+    tcl_nets, tcl_intf = _tcl_nets(board_key, "lenet5", 200.0, engine)
     hwh_nets, hwh_intf = _hwh_nets(folder / "lenet5.hwh")
     assert hwh_nets == tcl_nets
     assert hwh_intf == tcl_intf
     assert any("rst_accel/aux_reset_in" in n and "axi_gpio_reset/gpio_io_o" in n for n in hwh_nets)
-    assert frozenset({"axi_dma/M_AXIS_MM2S", "hilt_accel/in_r"}) in hwh_intf
+    if kind == "streaming":
+        assert frozenset({"axi_dma/M_AXIS_MM2S", "hilt_accel/in_r"}) in hwh_intf
+    else:
+        assert not any("axi_dma" in p for n in hwh_intf for p in n)
+        assert frozenset({"hilt_accel/m_axi_gmem1", "data_smc/S00_AXI"}) in hwh_intf
 
 
 def test_pynqs_parser_sees_streams_clocks_and_resets(board):

@@ -26,10 +26,11 @@ def add_arguments(p) -> None:
 
 
 def open_backend(kind: str, q, chip, faults=None, overlay: str | None = None, board_file: str = "pynq-z2",
-                 inject=None):
+                 inject=None, engine=None):
     """A loaded ``Board`` driving ``q``: on silicon (``board``) or on the simulated board (``simboard``).
     ``faults``: the simulated die's own faults; ``inject``: (chip, FaultConfig) whose weight-memory faults the
-    driver writes into the weights it loads (what works on silicon too)."""
+    driver writes into the weights it loads (what works on silicon too); ``engine`` (an EngineConfig): the
+    overlay generated without ``overlay`` is the layer-sequential engine's."""
     try:
         import pynq  # noqa: F401
     except ImportError:
@@ -45,7 +46,7 @@ def open_backend(kind: str, q, chip, faults=None, overlay: str | None = None, bo
 
         tmp = tempfile.TemporaryDirectory(prefix="hilt-overlay-")
         overlay = str(write_overlay(q, Path(tmp.name) / "overlay", board=board_file, freq_mhz=chip.f_safe_mhz,
-                                    f_safe_mhz=chip.f_safe_mhz))
+                                    f_safe_mhz=chip.f_safe_mhz, engine=engine))
     board = open_board(overlay, simulated=kind == "simboard", chip=chip, faults=faults, inject=inject)
     board._overlay_tmp = tmp  # the generated folder lives as long as the board
     board.load(q)

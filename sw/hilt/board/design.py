@@ -80,35 +80,54 @@ def has_backward(q: QModel) -> bool:
     return _has_backward(q)
 
 
-def block_design(name: str, board, freq_mhz: float) -> dict:
-    """The build flow's block-design context (hilt.build.blockdesign) of a streaming accelerator: the cells,
-    addresses and wiring its Tcl creates."""
+def block_design(name: str, board, freq_mhz: float, engine=None) -> dict:
+    """The build flow's block-design context (hilt.build.blockdesign): the cells, addresses and wiring its Tcl
+    creates for the streaming accelerator, or (``engine``: an EngineConfig) the layer-sequential engine."""
     from ..build import blockdesign, kinds
 
-    return blockdesign.context(name, board, freq_mhz, kinds.get("streaming"), name, "ip", "out")
+    kind = kinds.for_plan(kinds.get("sequential"), engine) if engine is not None else kinds.get("streaming")
+    return blockdesign.context(name, board, freq_mhz, kind, name, "ip", "out")
+
+
+def engine_fields(q: QModel, board, freq_mhz: float, cfg) -> dict:
+    """What a layer-sequential engine's manifest holds besides the streaming one's (hilt.build.engine_kind.driver):
+    its register map, its configuration and its program's regions; cycles from the engine's performance model."""
+    from ..build.engine_kind import driver
+    from ..dse.sequential import performance
+    from ..engine.program import build
+
+    prog = build(q, cfg, fuse_relu=False)
+    hls = {"image_bytes": prog.size, "count": len(prog.steps), "input": [prog.input.offset, prog.input.size],
+           "activations": [prog.act_region.offset, prog.act_region.size]}
+    info = driver(hls, cfg)
+    cycles = int(performance(q.network, board, freq_mhz, cfg, fuse_relu=False)["cycles"])
+    return {"interface": info["interface"], **info["manifest"], "cycles_per_sample": cycles, "latency_cycles": cycles}
 
 
 def manifest_for(q: QModel, name: str, board, freq_mhz: float, f_safe_mhz: float, wizard: bool = True,
-                 backward: bool = False) -> dict:
+                 backward: bool = False, engine=None) -> dict:
     from ..build import blockdesign
 
     family = board.ps
     taps, blocks = taps_and_blocks(q)
     ii, latency = predicted_cycles(q)
-    ips = blockdesign.address_map(block_design(name, board, freq_mhz))  # the build's names and addresses
+    ips = blockdesign.address_map(block_design(name, board, freq_mhz, engine))  # the build's names and addresses
     if not wizard:
         del ips["clk_wiz"]
-    return {"name": name, "kind": "streaming", "board": board.name, "family": family, "part": board.part,
+    extra = engine_fields(q, board, freq_mhz, engine) if engine is not None else {}
+    return {"name": name, "kind": "sequential" if engine is not None else "streaming", "board": board.name, "family": family, "part": board.part,
             "freq_mhz": float(freq_mhz), "f_safe_mhz": float(f_safe_mhz), "timing_closed": False, "wns_ns": None,
             "bitstream": f"{name}.bit", "hwh": f"{name}.hwh", "qmodel": f"{name}.npz",
             "interface": itf.describe(board.dma_width_bits), "ips": ips,
             "clock": {"wizard": CLK_WIZ if wizard else None, "input_mhz": 100.0, "output": "clk_out1"},
             "taps": taps, "weight_blocks": blocks, "backward": bool(backward),
             "cycles_per_sample": ii, "latency_cycles": latency, "plan": None,
-            "simulated": True, "hashes": {}}
+            "simulated": True, "hashes": {}, **extra}
 
 
 def _accel_registers(manifest: dict) -> list[dict]:
+    """The accelerator's registers as Vitis HLS describes an ap_ctrl_hs IP: the control block, then each argument
+    (a 64-bit pointer as two words, ``<arg>_1`` and ``<arg>_2``)."""
     regs = manifest["interface"]["control"]["registers"]
     one = lambda n: [{"name": n, "lsb": 0, "width": 32}]  # noqa: E731
     ctrl = [{"name": n, "lsb": i, "width": 1} for i, n in ((0, "AP_START"), (1, "AP_DONE"), (2, "AP_IDLE"),
@@ -118,12 +137,20 @@ def _accel_registers(manifest: dict) -> list[dict]:
              ("IP_IER", regs["ier"], "read-write", [{"name": "CHAN0_INT_EN", "lsb": 0, "width": 1},
                                                    {"name": "CHAN1_INT_EN", "lsb": 1, "width": 1}], "IP interrupt enable"),
              ("IP_ISR", regs["isr"], "read-write", [{"name": "CHAN0_INT_ST", "lsb": 0, "width": 1},
-                                                   {"name": "CHAN1_INT_ST", "lsb": 1, "width": 1}], "IP interrupt status"),
-             ("mode", regs["mode"], "write-only", one("mode"), "Data signal of mode"),
-             ("samples", regs["samples"], "write-only", one("samples"), "Data signal of samples"),
-             ("status", regs["status"], "read-only", one("status"), "Data signal of status"),
-             ("status_ctrl", regs["status_ctrl"], "read-only", [{"name": "status_ap_vld", "lsb": 0, "width": 1}],
-              "Control signal of status")]
+                                                   {"name": "CHAN1_INT_ST", "lsb": 1, "width": 1}], "IP interrupt status")]
+    if manifest.get("kind") == "sequential":
+        for arg, offset in regs.items():
+            if arg in ("ctrl", "gie", "ier", "isr", "count"):
+                continue
+            table += [(f"{arg}_1", offset, "write-only", one(arg), f"Data signal of {arg}"),
+                      (f"{arg}_2", offset + 4, "write-only", one(arg), f"Data signal of {arg}")]
+        table.append(("count", regs["count"], "write-only", one("count"), "Data signal of count"))
+    else:
+        table += [("mode", regs["mode"], "write-only", one("mode"), "Data signal of mode"),
+                  ("samples", regs["samples"], "write-only", one("samples"), "Data signal of samples"),
+                  ("status", regs["status"], "read-only", one("status"), "Data signal of status"),
+                  ("status_ctrl", regs["status_ctrl"], "read-only", [{"name": "status_ap_vld", "lsb": 0, "width": 1}],
+                   "Control signal of status")]
     return [{"name": n, "offset": o, "access": a, "fields": f, "description": d} for n, o, a, f, d in table]
 
 
@@ -147,7 +174,7 @@ def _modules(manifest: dict, ctx: dict) -> list[dict]:
     interfaces (AXI4 by bus name; AXI4-Stream with the port maps of their signals), address block."""
     from ..build import blockdesign as bd
 
-    c, family, width = ctx["cells"], manifest["family"], manifest["interface"]["stream"]["beat_bits"]
+    c, family, width = ctx["cells"], manifest["family"], int(ctx["dma_config"]["c_m_axis_mm2s_tdata_width"])
     wizard = bool(manifest["clock"]["wizard"])
     nets, intf_nets = [dict(n, pins=list(n["pins"])) for n in ctx["nets"]], list(ctx["intf_nets"])
     if not wizard:  # the PS's FCLK0 clocks the accelerator too; nothing waits for an MMCM lock
@@ -216,7 +243,8 @@ def _modules(manifest: dict, ctx: dict) -> list[dict]:
     info = {
         c["ps"]: (ps["modtype"], ps["vlnv"], ps["parameters"], "PERIPHERAL"),
         c["accel"]: (f"{manifest['name']}", ctx["accel_vlnv"],
-                     [("C_S_AXI_CONTROL_ADDR_WIDTH", "6"), ("C_S_AXI_CONTROL_DATA_WIDTH", "32"),
+                     [("C_S_AXI_CONTROL_ADDR_WIDTH", str((int(manifest["interface"]["control"]["span"]) - 1)
+                                                         .bit_length())), ("C_S_AXI_CONTROL_DATA_WIDTH", "32"),
                       ("Component_Name", f"{manifest['name']}_{c['accel']}_0")], "PERIPHERAL"),
         c["dma"]: ("axi_dma", bd.VLNV["axi_dma"], dma_params, "PERIPHERAL"),
         c["clk"]: ("clk_wiz", bd.VLNV["clk_wiz"], list(bd.clk_wiz_config(float(manifest["freq_mhz"])).items())
@@ -235,6 +263,8 @@ def _modules(manifest: dict, ctx: dict) -> list[dict]:
                                                                for n in intf_nets))), ("NUM_CLKS", "2")], "BUS")
     if not wizard:
         del info[c["clk"]]
+    if not ctx["has_dma"]:
+        del info[c["dma"]]
     modules = []
     for cell, (modtype, vlnv, parameters, modclass) in info.items():
         role = roles.get(cell)
@@ -260,7 +290,12 @@ def hwh_text(manifest: dict) -> str:
     from ..dse.boards import load_board
 
     board = load_board(manifest["board"])
-    ctx = block_design(manifest["name"], board, float(manifest["freq_mhz"]))
+    engine = None
+    if manifest.get("kind") == "sequential":
+        from ..dse.sequential import EngineConfig
+
+        engine = EngineConfig(**manifest["engine"]["config"])
+    ctx = block_design(manifest["name"], board, float(manifest["freq_mhz"]), engine)
     modules = _modules(manifest, ctx)
     ps = next(m for m in modules if m["is_ps"])
     master = next(b["name"] for b in ps["busifs"] if b["type"] == "MASTER" and b["name"] == ctx["ps"].master)
@@ -277,10 +312,11 @@ def hwh_text(manifest: dict) -> str:
 
 def write_overlay(q: QModel, out_dir: str | Path, board: str = "pynq-z2", freq_mhz: float = 100.0,
                   f_safe_mhz: float | None = None, name: str | None = None, wizard: bool = True,
-                  backward: bool | None = None) -> Path:
+                  backward: bool | None = None, engine=None) -> Path:
     """An overlay folder for the simulated board (manifest, quantized model, generated .hwh, placeholder .bit).
     ``wizard=False``: a design clocked by the PS's FCLK0 alone (the driver's fall-back). ``backward``: with the
-    backward pipeline (MODE_BACKWARD); default: when the HLS generator would give the model one."""
+    backward pipeline (MODE_BACKWARD); default: when the HLS generator would give the model one. ``engine`` (an
+    ``EngineConfig``): the layer-sequential engine's overlay instead (no DMA, its masters to DDR; forward only)."""
     from ..dse.boards import load_board
 
     b = load_board(board)
@@ -288,12 +324,18 @@ def write_overlay(q: QModel, out_dir: str | Path, board: str = "pynq-z2", freq_m
     if not name[0].isalpha():
         name = "hilt_" + name
     if backward is None:
-        backward = has_backward(q)
+        backward = has_backward(q) and engine is None
+    if backward and engine is not None:
+        raise HiltError("the layer-sequential engine has no backward pipeline; write its overlay with backward=False")
     if backward and not has_backward(q):
         raise HiltError(f"{q.network.name}: no backward pipeline for this model (a layer has no integer backward "
                         f"kernel, or the model has no error formats); write the overlay with backward=False")
+    if engine is not None:
+        from dataclasses import replace
+
+        engine = replace(engine, port_bytes=b.dma_width_bits // 8)  # a master is as wide as the board's HP port
     manifest = manifest_for(q, name, b, freq_mhz, f_safe_mhz if f_safe_mhz is not None else freq_mhz, wizard,
-                            backward)
+                            backward, engine)
     out = Path(out_dir)
     tmp = out.with_name(f".{out.name}.part")
     if tmp.exists():

@@ -93,7 +93,8 @@ class Board(Accelerator):
         self.cycles_per_sample = int(man["cycles_per_sample"])
         self.latency_cycles = int(man.get("latency_cycles", self.cycles_per_sample))
         self.regs = man["interface"]["control"]["registers"]
-        self.beat_bits = self.folder.beat_bits
+        self.streaming = self.folder.kind == "streaming"  # the other kind (sequential) has no DMA: EngineBoard
+        self.beat_bits = self.folder.beat_bits if self.streaming else 0
         self.deadline_factor = deadline_factor
         self.deadline_floor_s = deadline_floor_s
         self.max_batch = max_batch
@@ -123,11 +124,12 @@ class Board(Accelerator):
         self.overlay.download()
         ov = self.folder
         self.ip = getattr(self.overlay, ov.ip_name("accel"))
-        self.dma = getattr(self.overlay, ov.ip_name("dma"))
-        if self.dma.sendchannel is None or self.dma.recvchannel is None:
-            raise HiltError(f"{ov.hwh}: the AXI DMA {ov.ip_name('dma')} lacks MM2S or S2MM (simple mode, both "
-                            f"channels, is what the accelerator needs)")
-        self._reset_dma()  # pynq keeps the DMA driver of an earlier download: its channels start halted again
+        if self.streaming:
+            self.dma = getattr(self.overlay, ov.ip_name("dma"))
+            if self.dma.sendchannel is None or self.dma.recvchannel is None:
+                raise HiltError(f"{ov.hwh}: the AXI DMA {ov.ip_name('dma')} lacks MM2S or S2MM (simple mode, both "
+                                f"channels, is what the accelerator needs)")
+            self._reset_dma()  # pynq keeps the DMA driver of an earlier download: its channels start halted again
         wizard = ov.manifest["clock"].get("wizard")
         self.wizard = getattr(self.overlay, wizard) if wizard and wizard in self.overlay.ip_dict else None
         gpio = ov.ip_name("reset_gpio")
@@ -181,7 +183,7 @@ class Board(Accelerator):
         cycles = self.latency_cycles + max(0, samples - 1) * self.cycles_per_sample
         if mode == itf.Mode.BACKWARD:
             cycles *= self.BACKWARD_FACTOR
-        cycles += stream_bytes * 8 // self.beat_bits
+        cycles += stream_bytes * 8 // self.beat_bits if self.beat_bits else 0
         return max(self.deadline_floor_s, self.deadline_factor * cycles / (self._clock * 1e6))
 
     # ---- calls ------------------------------------------------------------------------------------
@@ -244,18 +246,23 @@ class Board(Accelerator):
                 return
             waited = time.monotonic() - start
             if waited > limit:
-                record = {"mode": mode.name.lower(), "samples": samples, "clock_mhz": self._clock,
-                          "deadline_s": limit, "waited_s": waited}
-                self._recover()
-                record["recovered_at_mhz"] = self._clock
-                self.hang_log.append(record)
-                self.counters.hangs += 1
-                raise AcceleratorHang(f"no answer within {limit * 1e3:.0f} ms at {record['clock_mhz']:g} MHz "
-                                      f"(deadline from {self.cycles_per_sample} cycles per sample); recovered: "
-                                      f"clock back to {self._clock:g} MHz, accelerator and DMA reset")
+                self._hang(mode.name.lower(), samples, limit, waited)
+
+    def _hang(self, what: str, samples: int, limit: float, waited: float) -> None:
+        """A missed deadline: record it, run the recovery sequence, raise ``AcceleratorHang``."""
+        record = {"mode": what, "samples": samples, "clock_mhz": self._clock, "deadline_s": limit, "waited_s": waited}
+        self._recover()
+        record["recovered_at_mhz"] = self._clock
+        self.hang_log.append(record)
+        self.counters.hangs += 1
+        raise AcceleratorHang(f"no answer within {limit * 1e3:.0f} ms at {record['clock_mhz']:g} MHz "
+                              f"(deadline from {self.cycles_per_sample} cycles per sample); recovered: "
+                              f"clock back to {self._clock:g} MHz, accelerator and DMA reset")
 
     def _reset_dma(self) -> None:
         """PG021: the reset bit of either channel's DMACR resets both; then start them again."""
+        if self.dma is None:
+            return
         self.dma.write(0x00, DMA_RESET)
         deadline = time.monotonic() + 0.01
         while self.dma.read(0x00) & DMA_RESET and time.monotonic() < deadline:

@@ -257,7 +257,25 @@ class AxiDMA:
             self.board.accel.advance()
 
 
-class Accelerator:
+class ApCtrl:
+    """What every accelerator's ``ap_ctrl_hs`` control block shares: ap_done clear on read, the reset that
+    returns the control registers and the datapath (not the weight memory) to power-on, writes lost in reset."""
+
+    def reset(self) -> None:
+        """proc_sys_reset's peripheral reset: the control registers and the datapath, not the weight memory."""
+        self._power_on()
+        self.emu.reset()
+
+    def read_ctrl(self) -> int:
+        value = self.ctrl
+        self.ctrl &= ~itf.AP_DONE  # clear on read
+        return value
+
+    def held_in_reset(self) -> bool:
+        return self.board.gpio is not None and self.board.gpio.asserted
+
+
+class Accelerator(ApCtrl):
     """The HLS IP's ``ap_ctrl_hs`` control map with the emulator behind the streams."""
 
     def __init__(self, board: "SimBoard", overlay, chip: Chip, faults: FaultConfig):
@@ -281,17 +299,10 @@ class Accelerator:
         self.ier = self.gie = self.isr = 0
         self.hung = False
 
-    def reset(self) -> None:
-        """proc_sys_reset's peripheral reset: the control registers and the datapath, not the weight memory."""
-        self._power_on()
-        self.emu.reset()
-
     # -- registers
     def read(self, offset: int) -> int:
         if offset == itf.REG_CTRL:
-            value = self.ctrl
-            self.ctrl &= ~itf.AP_DONE  # clear on read
-            return value
+            return self.read_ctrl()
         if offset == itf.REG_STATUS_CTRL:
             value, self.status_vld = self.status_vld, 0
             return value
@@ -299,8 +310,8 @@ class Accelerator:
                 itf.REG_SAMPLES: self.samples, itf.REG_STATUS: self.status}.get(offset, 0)
 
     def write(self, offset: int, value: int) -> None:
-        if self.board.gpio is not None and self.board.gpio.asserted:
-            return  # held in reset: writes are lost
+        if self.held_in_reset():
+            return  # writes are lost
         if offset == itf.REG_CTRL:
             if value & itf.AP_START:
                 self.ctrl = (self.ctrl | itf.AP_START) & ~itf.AP_IDLE
@@ -398,6 +409,84 @@ class Accelerator:
             g = bp.grads[layer.name]
             out += [order.weight_rows(g["weight"], src).reshape(-1), g["bias"]]
         return out
+
+
+class EngineAccelerator(ApCtrl):
+    """The layer-sequential engine's ``ap_ctrl_hs`` map (pointer registers, descriptor count) with the engine's
+    virtual chip behind its AXI4 masters: on ``ap_start`` it reads the descriptors, the packed parameters and the
+    input from DDR at the pointers, runs ``hilt.engine.accel.EngineEmulator`` (the engine's shared MAC lanes) at
+    the wizard's clock and writes every layer's output to its region. It models the overlay's network: the
+    descriptors in DDR must be the ones the engine's program gives that network (a host writing others gets a
+    ``SimError`` naming the field, not a silent guess at what the engine would compute)."""
+
+    def __init__(self, board: "SimBoard", overlay, chip: Chip, faults: FaultConfig):
+        from ..dse.sequential import EngineConfig
+        from ..engine.accel import EngineEmulator
+        from ..engine.program import build
+
+        self.board = board
+        self.q = overlay.load_qmodel()
+        self.config = EngineConfig(**overlay.manifest["engine"]["config"])
+        self.prog = build(self.q, self.config, fuse_relu=False)
+        self.regs = overlay.manifest["interface"]["control"]["registers"]
+        self.emu = EngineEmulator(chip, faults, self.config)
+        self.emu.load(self.q)
+        self.emu.set_clock(board.accel_mhz())
+        self.words: dict[int, int] = {}
+        self.calls = 0
+        self._power_on()
+
+    def _power_on(self):
+        self.ctrl = itf.AP_IDLE
+        self.words = {}
+        self.hung = False
+
+    def read(self, offset: int) -> int:
+        return self.read_ctrl() if offset == itf.REG_CTRL else self.words.get(offset, 0)
+
+    def write(self, offset: int, value: int) -> None:
+        if self.held_in_reset():
+            return
+        if offset != itf.REG_CTRL:
+            self.words[offset] = value & 0xFFFFFFFF
+            return
+        if value & itf.AP_START and not self.hung:
+            self.ctrl = (self.ctrl | itf.AP_START) & ~itf.AP_IDLE
+            self._run()
+
+    def _pointer(self, name: str) -> int:
+        return self.words.get(self.regs[name], 0) | self.words.get(self.regs[name] + 4, 0) << 32
+
+    def _run(self) -> None:
+        from ..accel import AcceleratorHang
+        from ..engine.program import DESC_WORDS, FIELDS, read_params
+
+        prog, base = self.prog, self._pointer("descs")
+        count = self.words.get(self.regs["count"], 0)
+        if not self.board.ddr_range_ok(base, prog.size):
+            raise SimError(f"engine: the DDR image at 0x{base:x} ({prog.size} bytes) is outside memory")
+        image = self.board.ddr_read(base, prog.size)
+        if count != len(prog.steps):
+            raise SimError(f"engine: {count} descriptors started; the overlay's network has {len(prog.steps)}")
+        desc = image[:count * DESC_WORDS * 4].view("<u4").reshape(count, DESC_WORDS)
+        diff = np.argwhere(desc != prog.descriptors)
+        if diff.size:
+            k, j = diff[0]
+            raise SimError(f"engine: descriptor {k} field {FIELDS[j] if j < len(FIELDS) else j} is {desc[k, j]}, the "
+                           f"overlay's network has {prog.descriptors[k, j]}: this model runs only that network")
+        q = read_params(prog, self.q, image)
+        x = image[prog.input.offset:][:prog.input.size].view(np.int8).astype(np.int64)
+        self.emu.load(q)
+        try:
+            taps = self.emu.forward(q.input_fmt.to_float(x.reshape((1,) + tuple(q.network.input_shape))),
+                                    taps=True).taps
+        except AcceleratorHang:
+            self.hung = True  # nothing completes until the reset
+            return
+        for (region, _), t in zip(prog.taps, taps):
+            self.board.ddr_write(base + region.offset, t.reshape(-1).astype(np.int8).view(np.uint8))
+        self.calls += 1
+        self.ctrl = (self.ctrl & ~itf.AP_START) | itf.AP_DONE | itf.AP_IDLE | itf.AP_READY
 
 
 # ---- the device -----------------------------------------------------------------------------------
@@ -525,13 +614,16 @@ class SimBoard(pynq.Device):
             self.wizard = ClockWizard(self, overlay.family, float(man["clock"].get("input_mhz", 100.0)),
                                       float(man["freq_mhz"]))
             self._map(ip, man["clock"]["wizard"], self.wizard)
-        self.dma = AxiDMA(self)
-        self._map(ip, overlay.ip_name("dma"), self.dma)
+        self.dma = None
+        if overlay.kind == "streaming":
+            self.dma = AxiDMA(self)
+            self._map(ip, overlay.ip_name("dma"), self.dma)
         gpio_name = overlay.ip_name("reset_gpio")
         if gpio_name in ip:
             self.gpio = ResetGPIO(self, bool(man["ips"]["reset_gpio"].get("active_high", False)))
             self._map(ip, gpio_name, self.gpio)
-        self.accel = Accelerator(self, overlay, self.chip, self.faults)
+        model = EngineAccelerator if overlay.kind == "sequential" else Accelerator
+        self.accel = model(self, overlay, self.chip, self.faults)
         self._map(ip, overlay.ip_name("accel"), self.accel)
         self.downloads += 1
         if parser is not None:

@@ -67,6 +67,12 @@ def accelerator_from_args(args, seed: int | None = None, q=None):
     need ``q`` and load it). ``--engine sequential`` selects the layer-sequential engine's backends."""
     from ..faults import FaultConfig
 
+    if getattr(args, "engine", "streaming") == "sequential" and getattr(args, "backend", "emu") in ("board", "simboard"):
+        from ..board.backend import open_backend
+        from ..dse.sequential import EngineConfig
+
+        return open_backend(args.backend, q, chip_from_args(args, seed), FaultConfig(), args.overlay, args.board_file,
+                            engine=EngineConfig())
     if getattr(args, "engine", "streaming") == "sequential":
         from ..engine.accel import engine_backend
 
