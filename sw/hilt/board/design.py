@@ -1,11 +1,11 @@
 """An overlay folder for the simulated board, written without Vivado.
 
 ``write_overlay`` lays out what the build flow's overlay holds, following the same contract: a manifest,
-the quantized model, a ``.hwh`` describing the block design (PS, the accelerator ``hilt_accel``, the AXI
-DMA, the Clocking Wizard and the reset GPIO at the addresses of the manifest) and a placeholder ``.bit``
-(the simulated board configures nothing from it). pynq parses the ``.hwh`` with its own metadata parser,
-so the driver finds the IPs exactly as it would in a Vivado-made overlay. Where a Vivado ``.hwh`` exists,
-use that folder instead: nothing here is needed.
+the quantized model, a ``.hwh`` describing the block design the build flow's Tcl creates (its cells,
+addresses and wiring come from the same ``hilt.build.blockdesign`` context) and a placeholder ``.bit`` (the
+simulated board configures nothing from it). pynq parses the ``.hwh`` with its own metadata parser, so the
+driver finds the IPs exactly as it would in a Vivado-made overlay. Where a Vivado ``.hwh`` exists, use that
+folder instead: nothing here is needed.
 """
 
 from __future__ import annotations
@@ -26,25 +26,21 @@ TEMPLATES = ROOT / "templates" / "board"
 ACCEL, DMA, CLK_WIZ, RESET_GPIO = "hilt_accel", "axi_dma", "clk_wiz", "axi_gpio_reset"
 BIT_PLACEHOLDER = b"hilt simulated-board bitstream placeholder: configures nothing\n"
 
+# The PS's clock configuration as Vivado writes it (pynq's Clocks and download() read it); the ports, HP widths
+# and fabric clock come from the block design's PS configuration
 PS = {
-    "zynq7": {"instance": "zynq_ps", "modtype": "processing_system7", "version": "5.5",
-              "vlnv": "xilinx.com:ip:processing_system7:5.5", "fclk": "FCLK_CLK0", "master": "M_AXI_GP0",
-              "hp": "S_AXI_HP0", "arch": "zynq",
+    "zynq7": {"modtype": "processing_system7", "vlnv": "xilinx.com:ip:processing_system7:5.5", "arch": "zynq",
               "parameters": [(f"PCW_FPGA_FCLK{i}_ENABLE", "1" if i == 0 else "0") for i in range(4)] +
                             [(f"PCW_FCLK{i}_PERIPHERAL_DIVISOR{j}", d) for i in range(4) for j, d in enumerate("52")] +
                             [("PCW_FCLK0_PERIPHERAL_CLKSRC", "IO PLL"), ("PCW_FPGA0_PERIPHERAL_FREQMHZ", "100"),
-                             ("PCW_ACT_FPGA0_PERIPHERAL_FREQMHZ", "100.000000"),
-                             ("PCW_USE_S_AXI_HP0", "1"), ("PCW_S_AXI_HP0_DATA_WIDTH", "64")]},
-    "zynqmp": {"instance": "zynq_ps", "modtype": "zynq_ultra_ps_e", "version": "3.4",
-               "vlnv": "xilinx.com:ip:zynq_ultra_ps_e:3.4", "fclk": "pl_clk0", "master": "M_AXI_HPM0_FPD",
-               "hp": "S_AXI_HP0_FPD", "arch": "zynquplus",
+                             ("PCW_ACT_FPGA0_PERIPHERAL_FREQMHZ", "100.000000")]},
+    "zynqmp": {"modtype": "zynq_ultra_ps_e", "vlnv": "xilinx.com:ip:zynq_ultra_ps_e:3.4", "arch": "zynquplus",
                "parameters": [(f"PSU__FPGA_PL{i}_ENABLE", "1" if i == 0 else "0") for i in range(4)] +
                              [(f"PSU__CRL_APB__PL{i}_REF_CTRL__DIVISOR{j}", d) for i in range(4)
                               for j, d in enumerate(("15", "1"))] +
                              [("PSU__CRL_APB__PL0_REF_CTRL__SRCSEL", "IOPLL"),
                               ("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "100"),
-                              ("PSU__CRL_APB__PL0_REF_CTRL__ACT_FREQMHZ", "99.999001"),
-                              ("PSU__USE__S_AXI_GP2", "1"), ("PSU__SAXIGP2__DATA_WIDTH", "128")]},
+                              ("PSU__CRL_APB__PL0_REF_CTRL__ACT_FREQMHZ", "99.999001")]},
 }
 
 
@@ -241,7 +237,8 @@ def _modules(manifest: dict, ctx: dict) -> list[dict]:
     dma_params += [(k.lower(), v) for k, v in dma_params] + [("C_MICRO_DMA", "0"), ("c_micro_dma", "0")]
     ps = PS[family]
     info = {
-        c["ps"]: (ps["modtype"], ps["vlnv"], ps["parameters"], "PERIPHERAL"),
+        c["ps"]: (ps["modtype"], ps["vlnv"], list({**dict(ps["parameters"]), **ctx["ps_config"]}.items()),
+                  "PERIPHERAL"),
         c["accel"]: (f"{manifest['name']}", ctx["accel_vlnv"],
                      [("C_S_AXI_CONTROL_ADDR_WIDTH", str((int(manifest["interface"]["control"]["span"]) - 1)
                                                          .bit_length())), ("C_S_AXI_CONTROL_DATA_WIDTH", "32"),
