@@ -111,7 +111,8 @@ def manifest_for(q: QModel, name: str, board, freq_mhz: float, f_safe_mhz: float
     if not wizard:
         del ips["clk_wiz"]
     extra = engine_fields(q, board, freq_mhz, engine) if engine is not None else {}
-    return {"name": name, "kind": "sequential" if engine is not None else "streaming", "board": board.name, "family": family, "part": board.part,
+    return {"name": name, "kind": "sequential" if engine is not None else "streaming", "board": board.name,
+            "family": family, "part": board.part,
             "freq_mhz": float(freq_mhz), "f_safe_mhz": float(f_safe_mhz), "timing_closed": False, "wns_ns": None,
             "bitstream": f"{name}.bit", "hwh": f"{name}.hwh", "qmodel": f"{name}.npz",
             "interface": itf.describe(board.dma_width_bits), "ips": ips,
@@ -131,9 +132,11 @@ def _accel_registers(manifest: dict) -> list[dict]:
     table = [("CTRL", regs["ctrl"], "read-write", ctrl, "Control signals"),
              ("GIER", regs["gie"], "read-write", [{"name": "Enable", "lsb": 0, "width": 1}], "Global interrupt enable"),
              ("IP_IER", regs["ier"], "read-write", [{"name": "CHAN0_INT_EN", "lsb": 0, "width": 1},
-                                                   {"name": "CHAN1_INT_EN", "lsb": 1, "width": 1}], "IP interrupt enable"),
+                                                   {"name": "CHAN1_INT_EN", "lsb": 1, "width": 1}],
+              "IP interrupt enable"),
              ("IP_ISR", regs["isr"], "read-write", [{"name": "CHAN0_INT_ST", "lsb": 0, "width": 1},
-                                                   {"name": "CHAN1_INT_ST", "lsb": 1, "width": 1}], "IP interrupt status")]
+                                                   {"name": "CHAN1_INT_ST", "lsb": 1, "width": 1}],
+              "IP interrupt status")]
     if manifest.get("kind") == "sequential":
         for arg, offset in regs.items():
             if arg in ("ctrl", "gie", "ier", "isr", "count"):

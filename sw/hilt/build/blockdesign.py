@@ -197,7 +197,8 @@ def connections(ctx: dict) -> tuple[list[dict], list[dict]]:
         {"group": "reset", "pins": [f"{c['gpio']}/gpio_io_o", f"{c['rst_accel']}/aux_reset_in"]},
         {"group": "reset", "pins": [f"{c['rst_accel']}/peripheral_aresetn", f"{c['accel']}/{kind.reset}"]
          + ([f"{c['dma']}/axi_resetn"] if dma else [])},
-        {"group": "reset", "pins": [f"{c['rst_accel']}/interconnect_aresetn"] + [f"{p['cell']}/aresetn" for p in paths]},
+        {"group": "reset", "pins": [f"{c['rst_accel']}/interconnect_aresetn"]
+         + [f"{p['cell']}/aresetn" for p in paths]},
     ]
     intf = [{"group": "control", "pins": [f"{c['ps']}/{ps.master}", f"{c['ctrl_sc']}/S00_AXI"]}]
     intf += [{"group": "control", "pins": [f"{c['ctrl_sc']}/M{i:02d}_AXI", target]}

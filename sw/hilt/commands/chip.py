@@ -67,13 +67,14 @@ def accelerator_from_args(args, seed: int | None = None, q=None):
     need ``q`` and load it). ``--engine sequential`` selects the layer-sequential engine's backends."""
     from ..faults import FaultConfig
 
-    if getattr(args, "engine", "streaming") == "sequential" and getattr(args, "backend", "emu") in ("board", "simboard"):
+    engine = getattr(args, "engine", "streaming") == "sequential"
+    if engine and getattr(args, "backend", "emu") in ("board", "simboard"):
         from ..board.backend import open_backend
         from ..dse.sequential import EngineConfig
 
         return open_backend(args.backend, q, chip_from_args(args, seed), FaultConfig(), args.overlay, args.board_file,
                             engine=EngineConfig())
-    if getattr(args, "engine", "streaming") == "sequential":
+    if engine:
         from ..engine.accel import engine_backend
 
         return engine_backend(getattr(args, "backend", "emu"), chip_from_args(args, seed), FaultConfig())

@@ -185,7 +185,11 @@ def read_params(prog: Program, q: QModel, image: np.ndarray) -> QModel:
     for s in prog.steps:
         ql = out.layers[s.layers[0]]
         name = q.network.layers[s.layers[0]].name
-        region = lambda key: image[prog.params[f"{name}/{key}"].offset:][:prog.params[f"{name}/{key}"].size]  # noqa: E731
+
+        def region(key: str) -> np.ndarray:
+            r = prog.params[f"{name}/{key}"]  # noqa: B023 (used within this iteration)
+            return image[r.offset:r.offset + r.size]
+
         if s.op == "conv":
             w = ql.arrays["weight"]
             oihw = _weights_oihw(q, s).shape
