@@ -689,6 +689,9 @@ def install(chip: Chip | None = None, faults: FaultConfig | None = None, family:
     """Make a simulated board pynq's active device (a new die when ``chip`` differs) and return it."""
     board = SimBoard(chip, faults, family)
     board._select_family(family)  # Overlay.download() sets the PS clocks before it downloads
+    if hasattr(pynq.ps.Clocks, "_real_instance"):
+        del pynq.ps.Clocks._real_instance  # pynq caches Clocks with the MMIO of the device active then: a new
+        # board has its own PS registers
     SimBoard._installed[:] = [board]
     if hasattr(pynq.Device, "_devices"):
         del pynq.Device._devices
