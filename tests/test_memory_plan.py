@@ -127,12 +127,12 @@ def test_deferred_gradients_and_uram_are_bit_exact_in_every_mode(tmp_path, small
         assert proc.returncode == 0 and proc.stdout.split() == ["status", str(int(status))], proc.stderr
 
 
-@pytest.mark.parametrize("name, board", [("lenet5", "zcu104"), ("svhn", "zcu104"), ("lenet5", "pynq-z2")])
 def _gradient_beats(manifest) -> int:
     """Beats of a backward call of no samples: only the (zero) gradients."""
     return interface.total_beats(layout(manifest, "backward", 0)[1], manifest["beat_bits"])
 
 
+@pytest.mark.parametrize("name, board", [("lenet5", "zcu104"), ("svhn", "zcu104"), ("lenet5", "pynq-z2")])
 def test_the_dse_sums_the_memory_plan_of_its_chosen_design(name, board):
     """One plan: the block memory the DSE reports for a design is its memory plan's plus the shell's."""
     b = load_board(board)
