@@ -79,7 +79,7 @@ def _rtl_dir(project: Path, manifest: dict, q, override: str | None) -> Path:
                 raise HiltError(f"{rtl}: no .v or .sv files")
             (rtl / "rtl.json").write_text(json.dumps({"top": manifest["top"], "beat_bits": _beat_bits(manifest),
                                                       "sources": sources, "folding": manifest.get("folding", {}),
-                                                      "ppc": 1}, indent=2) + "\n")
+                                                      "ppc": 1, "lint": False}, indent=2) + "\n")
         return rtl
     rtl = project / "rtl"
     if not (rtl / "rtl.json").exists():  # the project's plan (older manifests: their folding)
