@@ -17,6 +17,14 @@
 #define HILT_TRIP(kind)
 #endif
 
+// HILT_ARRAY(var) follows every memory a kernel of layer struct P declares (HILT_ARRAY_STATIC(var): the top's
+// file-scope memories): empty for synthesis; the C simulation's census (codegen/census.h) records each
+// array's elements and element width, which tests compare with the memory plan (hilt.plan.memory).
+#ifndef HILT_ARRAY
+#define HILT_ARRAY(var)
+#define HILT_ARRAY_STATIC(var)
+#endif
+
 namespace hilt {
 
 /// Sliding-window generator: streams the padded map through KH line buffers and calls
@@ -25,9 +33,11 @@ namespace hilt {
 /// `fill` is the value padding reads as (0, or the minimum for max-pooling).
 /// \tparam P  the layer's config struct (params.h): the geometry fields above
 /// \tparam Op the per-pixel operation (ConvPixel, MaxPixel, AvgPixel)
-template <class P, class Op>
-void slide(hls::stream<data_t> &in, hls::stream<data_t> &out, data_t fill, Op &op) {
+/// \tparam T  the input FIFO's element (data_t, or a backward tap's own width)
+template <class P, class Op, class T>
+void slide(hls::stream<T> &in, hls::stream<data_t> &out, data_t fill, Op &op) {
   data_t line[P::KH][P::WP][P::C];
+  HILT_ARRAY(line);
   HILT_HLS(ARRAY_PARTITION variable = line complete dim = 1)
   for (int r = 0; r < P::HP; r++) {
     for (int x = 0; x < P::WP; x++) {
@@ -35,7 +45,7 @@ void slide(hls::stream<data_t> &in, hls::stream<data_t> &out, data_t fill, Op &o
         HILT_HLS(PIPELINE II = 1)
         HILT_TRIP(stream);
         const bool inside = r >= P::PT && r < P::PT + P::H && x >= P::PL && x < P::PL + P::W;
-        line[r % P::KH][x][c] = inside ? in.read() : fill;
+        line[r % P::KH][x][c] = inside ? (data_t)in.read() : fill;
       }
     }
     const int top = r - (P::KH - 1);
@@ -79,6 +89,7 @@ struct ConvPixel {
   const acc_t *bias;
   void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &out) {
     data_t window[P::C * P::KH * P::KW];  // (c, i, j) order, matching OIHW weights
+    HILT_ARRAY(window);
     for (int c = 0; c < P::C; c++)
       for (int i = 0; i < P::KH; i++)
         for (int j = 0; j < P::KW; j++)
@@ -104,6 +115,7 @@ void conv(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O
 template <class P, class W>
 void dense(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O][P::K], const acc_t bias[P::O]) {
   data_t x[P::K];
+  HILT_ARRAY(x);
   for (int i = 0; i < P::K; i++) {
     HILT_HLS(PIPELINE II = 1)
     HILT_TRIP(stream);
@@ -183,6 +195,7 @@ template <class P>
 void lrn(hls::stream<data_t> &in, hls::stream<data_t> &out, const data_t lut[P::LUT_SIZE]) {
   for (int px = 0; px < P::H * P::W; px++) {
     data_t x[P::C];
+    HILT_ARRAY(x);
     for (int c = 0; c < P::C; c++) x[c] = in.read();
     for (int c = 0; c < P::C; c++) {
       HILT_HLS(PIPELINE II = 1)
