@@ -31,8 +31,11 @@ def rtl_sources(rtl_dir: str | Path) -> tuple[list[Path], str, Path | None]:
 
 
 def build(rtl_dir: str | Path) -> Path:
+    """The folder's Verilator build: strict for the twin, lenient (``"lint": false`` in rtl.json) for
+    exported Verilog."""
     sources, top, waivers = rtl_sources(rtl_dir)
-    return sim.build(sources, top, waivers=waivers)
+    strict = json.loads((Path(rtl_dir) / "rtl.json").read_text()).get("lint", True)
+    return sim.build(sources, top, waivers=waivers, strict=strict)
 
 
 def _stream(q: QModel, taps: list[np.ndarray], which: list[int]) -> list[np.ndarray]:
@@ -75,7 +78,7 @@ def _mode_call(q: QModel, name: str, mode: str, x_int: np.ndarray, ref: dict | N
             for s in range(n):
                 arrays += per[s * len(per_in):(s + 1) * len(per_in)] + [ref["err"][s]]
         expect = None if ref is None else [] if not backward else \
-            _stream(q, ref["bp"].errors, per_out) + design.weight_arrays(q, ref["bp"].grads)
+            _stream(q, ref["bp"].errors, per_out) + design.gradient_arrays(q, ref["bp"].grads)
         call["beats_per_sample"] = itf.total_beats(outs[: len(per_out)], beat_bits) if n else 0
     else:
         which = [len(taps_t) - 1] if m == itf.Mode.INFER else list(range(len(taps_t)))
