@@ -63,7 +63,11 @@ void dilate_pad(hls::stream<data_t> &e_in, hls::stream<data_t> &e_out) {
   data_t e[P::HO][P::WO][P::C];
   for (int h = 0; h < P::HO; h++)
     for (int w = 0; w < P::WO; w++)
-      for (int c = 0; c < P::C; c++) e[h][w][c] = e_in.read();
+      for (int c = 0; c < P::C; c++) {
+        HILT_HLS(PIPELINE II = 1)
+        HILT_TRIP(stream);
+        e[h][w][c] = e_in.read();
+      }
   for (int r = 0; r < P::HZ; r++)
     for (int q = 0; q < P::WZ; q++) {
       const int dr = r - P::ZT, dq = q - P::ZL;
@@ -71,36 +75,55 @@ void dilate_pad(hls::stream<data_t> &e_in, hls::stream<data_t> &e_out) {
                        dq / P::SW < P::WO;
       for (int c = 0; c < P::C; c++) {
         HILT_HLS(PIPELINE II = 1)
+        HILT_TRIP(out);
         e_out.write(hit ? e[dr / P::SH][dq / P::SW][c] : 0);
       }
     }
 }
 
+/// One output pixel's weight and bias gradients: for every (o, k), one a cycle (the gradient unit is not
+/// folded in the HLS target), grad[o][k] += e[o] * window[k]; the error is read with an output's first
+/// k. The error is an ERR_BITS-bit register, the product ERR_BITS + BITS bits, the accumulators G (48-bit).
+template <class P, class G>
+void grad_pixel(const data_t window[P::G * P::K], hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
+  typedef int_t<P::ERR_BITS> error_t;
+  typedef int_t<P::ERR_BITS + P::BITS> product_t;
+  const int per_group = P::O / P::G;
+  error_t e = 0;
+  int o = 0, k = 0;
+  for (int n = 0; n < P::O * P::K; n++) {
+    HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(grad);
+    if (k == 0) {
+      e = (acc_t)err.read();
+      bias[o] += (acc_t)e;
+    }
+    const product_t prod = (acc_t)e * (acc_t)window[(o / per_group) * P::K + k];
+    grad[o][k] += (acc_t)prod;
+    if (++k == P::K) {
+      k = 0;
+      o++;
+    }
+  }
+}
+
 template <class P, class G>
 struct GradPixel {
+  static const int CH_BANKS = 1;  // the window is copied one value a cycle
   G (*grad)[P::K];
   G *bias;
   hls::stream<data_t> *err;
   void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
     (void)unused;
     data_t window[P::C * P::KH * P::KW];
-    for (int c = 0; c < P::C; c++)
-      for (int i = 0; i < P::KH; i++)
-        for (int j = 0; j < P::KW; j++)
-          window[(c * P::KH + i) * P::KW + j] = line[(top + i) % P::KH][col * P::SW + j][c];
-    const int per_group = P::O / P::G;
-    for (int o = 0; o < P::O; o++) {
-      const acc_t e = err->read();
-      bias[o] += e;
-      const data_t *xg = window + (o / per_group) * P::K;
-      for (int k = 0; k < P::K; k++) grad[o][k] += e * xg[k];
-    }
+    copy_window<P, 1, true>(line, top, col, window);
+    grad_pixel<P, G>(window, *err, grad, bias);
   }
 };
 
 /// Conv weight gradient: for every output pixel, error x window of the forward input, accumulated
 /// over the batch in grad / bias (G: a 48-bit register, wrapping like the contract's accumulator; a wider
-/// one works too, emit_grads wraps once). P: forward conv's.
+/// one works too, emit_grads wraps once). P: forward conv's, with ERR_BITS.
 template <class P, class G>
 void conv_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
   GradPixel<P, G> op = {grad, bias, &err};
@@ -108,19 +131,16 @@ void conv_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, G grad[P::O][P:
   slide<P>(x, unused, 0, op);
 }
 
-/// Dense weight gradient: outer product of the error and the input vector. P: forward dense's.
+/// Dense weight gradient: outer product of the error and the input vector. P: forward dense's, with ERR_BITS.
 template <class P, class G>
 void dense_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
   data_t v[P::K];
-  for (int k = 0; k < P::K; k++) v[k] = x.read();
-  for (int o = 0; o < P::O; o++) {
-    const acc_t e = err.read();
-    bias[o] += e;
-    for (int k = 0; k < P::K; k++) {
-      HILT_HLS(PIPELINE II = 1)
-      grad[o][k] += e * v[k];
-    }
+  for (int k = 0; k < P::K; k++) {
+    HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(grad_stream);
+    v[k] = x.read();
   }
+  grad_pixel<P, G>(v, err, grad, bias);
 }
 
 /// Weight and bias gradients of a batch: wrap to 48 bits, requantize to 32-bit words, reset.

@@ -19,24 +19,64 @@
 
 namespace hilt {
 
+/// The line buffer's banks (factors of cyclic partitions; docs/hls.md: folding): columns X, channels CH.
+/// Reads: a window row's KW columns at any offset fall into distinct column banks when X >= KW; Op::CH_BANKS
+/// lanes that read one (row, column) in the same cycle fall into distinct channel banks. Writes: PPC
+/// consecutive stream values span at most PPC columns (X >= PPC) and min(PPC, C) channels of one column.
+template <class P, class Op, int PPC>
+struct line_banks {
+  static const int X = P::KW > PPC ? P::KW : PPC;
+  static const int WRITE_CH = PPC < P::C ? PPC : P::C;
+  static const int CH = Op::CH_BANKS > WRITE_CH ? Op::CH_BANKS : WRITE_CH;
+};
+
 /// Sliding-window generator: streams the padded map through KH line buffers and calls
 /// op.pixel(line, top, col, out) once per output pixel. P: C, H, W (input), KH, KW, SH, SW, PT, PL (padding
 /// before), HP, WP (padded size, including bottom/right padding and any ceil-mode overhang), HO, WO.
-/// `fill` is the value padding reads as (0, or the minimum for max-pooling).
+/// `fill` is the value padding reads as (0, or the minimum for max-pooling). The input stream's element
+/// In carries lanes<In>::N values (PPC: 1, or the plan's ppc for the first conv): a padded row is taken
+/// PPC positions a cycle, ceil(WP * C / PPC) cycles a row.
+///
+/// The line buffer is banked so that one cycle can read a window's values: rows completely (a window
+/// spans KH rows), columns and channels cyclically (line_banks).
 /// \tparam P  the layer's config struct (params.h): the geometry fields above
-/// \tparam Op the per-pixel operation (ConvPixel, MaxPixel, AvgPixel)
-template <class P, class Op>
-void slide(hls::stream<data_t> &in, hls::stream<data_t> &out, data_t fill, Op &op) {
+/// \tparam In the input stream's element: data_t, or vec<PPC>
+/// \tparam Op the per-pixel operation (ConvPixel, MaxPixel, AvgPixel, GradPixel)
+template <class P, class In, class Op>
+void slide(hls::stream<In> &in, hls::stream<data_t> &out, data_t fill, Op &op) {
+  const int PPC = lanes<In>::N, ROW = P::WP * P::C, LO = P::PL * P::C, HI = (P::PL + P::W) * P::C;
+  typedef line_banks<P, Op, lanes<In>::N> banks;
+  static_assert((P::W * P::C) % PPC == 0, "PPC must divide an image row's values (beats never straddle rows)");
+  static_assert(banks::X >= P::KW && banks::X >= PPC && banks::CH >= 1, "the line buffer's banks");
   data_t line[P::KH][P::WP][P::C];
   HILT_HLS(ARRAY_PARTITION variable = line complete dim = 1)
+  HILT_HLS(ARRAY_PARTITION variable = line cyclic factor = banks::X dim = 2)
+  HILT_HLS(ARRAY_PARTITION variable = line cyclic factor = banks::CH dim = 3)
+  // A group of PPC row positions may straddle the padding's edge: its image values come from the
+  // unused lanes of the last beat read (`avail` of `held`) and, at most once a cycle, a new beat.
+  In held = In();
+  int avail = 0;
   for (int r = 0; r < P::HP; r++) {
-    for (int x = 0; x < P::WP; x++) {
-      for (int c = 0; c < P::C; c++) {
-        HILT_HLS(PIPELINE II = 1)
-        HILT_TRIP(stream);
-        const bool inside = r >= P::PT && r < P::PT + P::H && x >= P::PL && x < P::PL + P::W;
-        line[r % P::KH][x][c] = inside ? in.read() : fill;
+    const bool row_inside = r >= P::PT && r < P::PT + P::H;
+    for (int g = 0; g < (ROW + PPC - 1) / PPC; g++) {
+      HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(stream);
+      const int q0 = g * PPC;  // the group's first position in the padded row (column q / C, channel q % C)
+      const int lo = q0 > LO ? q0 : LO, hi = q0 + PPC < HI ? q0 + PPC : HI;
+      const int need = row_inside && hi > lo ? hi - lo : 0;
+      In next = held;
+      if (need > avail) next = in.read();
+      for (int s = 0; s < PPC; s++) {
+        HILT_HLS(UNROLL)
+        const int q = q0 + s, t = q - lo;  // t: the lane's index among the group's image values
+        if (q >= ROW) continue;
+        const data_t v = t < 0 || t >= need ? fill
+                         : t < avail        ? lanes<In>::lane(held, PPC - avail + t)
+                                            : lanes<In>::lane(next, t - avail);
+        line[r % P::KH][q / P::C][q % P::C] = v;
       }
+      avail = need > avail ? avail + PPC - need : avail - need;
+      held = next;
     }
     const int top = r - (P::KH - 1);
     if (top < 0 || top % P::SH != 0 || top / P::SH >= P::HO) continue;
@@ -44,45 +84,90 @@ void slide(hls::stream<data_t> &in, hls::stream<data_t> &out, data_t fill, Op &o
   }
 }
 
+/// Line-buffer channels banked for LANES window values read per cycle: consecutive window indices vary
+/// the column, then the row, then the channel, so LANES of them share a (row, column) only every KH x KW.
+template <class P, int LANES>
+struct window_banks {
+  static const int CH_BANKS = (LANES + P::KH * P::KW - 1) / (P::KH * P::KW);
+};
+
+/// Copy one output pixel's window, (c, i, j) order matching OIHW weights, LANES values per cycle.
+/// \tparam P     the layer's config struct
+/// \tparam LANES window values per cycle (the MVAU's SIMD; 1 for the gradient unit)
+/// \tparam GRAD  counted as the gradient unit's loop (trips.h) rather than the forward unit's
+template <class P, int LANES, bool GRAD>
+void copy_window(data_t line[P::KH][P::WP][P::C], int top, int col, data_t window[P::C * P::KH * P::KW]) {
+  const int KK = P::KH * P::KW;
+  for (int kt = 0; kt < P::C * KK / LANES; kt++) {
+    HILT_HLS(PIPELINE II = 1)
+    if (GRAD) {
+      HILT_TRIP(grad_window);
+    } else {
+      HILT_TRIP(window);
+    }
+    for (int s = 0; s < LANES; s++) {
+      HILT_HLS(UNROLL)
+      const int k = kt * LANES + s, c = k / KK, i = (k / P::KW) % P::KH, j = k % P::KW;
+      window[k] = line[(top + i) % P::KH][col * P::SW + j][c];
+    }
+  }
+}
+
 /// Matrix-vector unit: out[o] = requantize(wrap(bias[o] + sum_k weight[o][k] * x[g(o) * K + k])) for the
 /// O outputs, PE outputs and SIMD inputs per cycle. P: O, G (groups), K (inputs per output), PE, SIMD,
-/// BITS, ACC_BITS, SHIFT. The summation order does not change the wrapped result, so every folding
-/// gives the golden model's integers.
+/// BITS, ACC_BITS, SHIFT. The accumulators are ACC_BITS-bit registers (int_t: ap_int under synthesis),
+/// wrapping as the contract's adder does; the summation order does not change the wrapped result, so
+/// every folding gives the golden model's integers.
+///
+/// Folding: the fold loop (K / SIMD steps per PE-row tile) is pipelined at II = 1 with its PE x SIMD
+/// multiply-adds unrolled; that takes the weights partitioned cyclic by PE on rows and reshaped cyclic
+/// by SIMD on columns (the top function's pragmas: one SIMD-wide word from each of PE banks a cycle)
+/// and x partitioned cyclic by SIMD (its owner's pragma). A PE tile never straddles two groups (PE
+/// divides O / G), so all PE lanes read the same SIMD inputs.
 /// \tparam P the layer's config struct (params.h), folding PE x SIMD from the hardware plan
 /// \tparam W the weight word (wgt_t)
 template <class P, class W>
-void mvau(const data_t *x, const W weight[P::O][P::K], const acc_t bias[P::O], hls::stream<data_t> &out) {
+void mvau(const data_t x[P::G * P::K], const W weight[P::O][P::K], const acc_t bias[P::O],
+          hls::stream<data_t> &out) {
+  typedef int_t<P::ACC_BITS> accum_t;
   const int per_group = P::O / P::G;
   for (int ot = 0; ot < P::O / P::PE; ot++) {
-    acc_t acc[P::PE];
+    accum_t acc[P::PE];
     HILT_HLS(ARRAY_PARTITION variable = acc complete)
-    for (int p = 0; p < P::PE; p++) acc[p] = bias[ot * P::PE + p];
+    const int base = (ot * P::PE / per_group) * P::K;
+    for (int p = 0; p < P::PE; p++) {
+      HILT_HLS(UNROLL)
+      acc[p] = bias[ot * P::PE + p];
+    }
     for (int kt = 0; kt < P::K / P::SIMD; kt++) {
       HILT_HLS(PIPELINE II = 1)
       HILT_TRIP(compute);
       for (int p = 0; p < P::PE; p++) {
-        const int o = ot * P::PE + p;
-        const data_t *xg = x + (o / per_group) * P::K;
+        HILT_HLS(UNROLL)
         for (int s = 0; s < P::SIMD; s++) {
+          HILT_HLS(UNROLL)
           const int k = kt * P::SIMD + s;
-          acc[p] += (acc_t)weight[o][k] * (acc_t)xg[k];
+          acc[p] += (acc_t)weight[ot * P::PE + p][k] * (acc_t)x[base + k];
         }
       }
     }
-    for (int p = 0; p < P::PE; p++) out.write(requantize(wrap(acc[p], P::ACC_BITS), P::SHIFT, P::BITS));
+    for (int p = 0; p < P::PE; p++) {
+      HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(out);
+      out.write(requantize((acc_t)acc[p], P::SHIFT, P::BITS));
+    }
   }
 }
 
 template <class P, class W>
 struct ConvPixel {
+  static const int CH_BANKS = window_banks<P, P::SIMD>::CH_BANKS;
   const W (*weight)[P::K];
   const acc_t *bias;
   void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &out) {
     data_t window[P::C * P::KH * P::KW];  // (c, i, j) order, matching OIHW weights
-    for (int c = 0; c < P::C; c++)
-      for (int i = 0; i < P::KH; i++)
-        for (int j = 0; j < P::KW; j++)
-          window[(c * P::KH + i) * P::KW + j] = line[(top + i) % P::KH][col * P::SW + j][c];
+    HILT_HLS(ARRAY_PARTITION variable = window cyclic factor = P::SIMD dim = 1)
+    copy_window<P, P::SIMD, false>(line, top, col, window);
     mvau<P, W>(window, weight, bias, out);
   }
 };
@@ -91,8 +176,9 @@ struct ConvPixel {
 /// P adds to slide's fields: O, G, K = C/G*KH*KW, PE, SIMD, BITS, ACC_BITS, SHIFT.
 /// \tparam P the layer's config struct (params.h)
 /// \tparam W the weight word (wgt_t)
-template <class P, class W>
-void conv(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O][P::K], const acc_t bias[P::O]) {
+/// \tparam In the input stream's element: data_t, or vec<PPC> (the first conv of a plan with ppc > 1)
+template <class P, class W, class In>
+void conv(hls::stream<In> &in, hls::stream<data_t> &out, const W weight[P::O][P::K], const acc_t bias[P::O]) {
   ConvPixel<P, W> op = {weight, bias};
   slide<P>(in, out, 0, op);
 }
@@ -104,6 +190,7 @@ void conv(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O
 template <class P, class W>
 void dense(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O][P::K], const acc_t bias[P::O]) {
   data_t x[P::K];
+  HILT_HLS(ARRAY_PARTITION variable = x cyclic factor = P::SIMD dim = 1)
   for (int i = 0; i < P::K; i++) {
     HILT_HLS(PIPELINE II = 1)
     HILT_TRIP(stream);
@@ -118,6 +205,7 @@ template <class P>
 void relu(hls::stream<data_t> &in, hls::stream<data_t> &out) {
   for (int i = 0; i < P::N; i++) {
     HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(stream);
     const data_t v = in.read();
     out.write(v > 0 ? v : 0);
   }
@@ -125,8 +213,11 @@ void relu(hls::stream<data_t> &in, hls::stream<data_t> &out) {
 
 template <class P>
 struct MaxPixel {
+  static const int CH_BANKS = 1;  // one channel a cycle, its KH x KW window from distinct banks
   void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &out) {
     for (int c = 0; c < P::C; c++) {
+      HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(compute);
       data_t m = line[top % P::KH][col * P::SW][c];
       for (int i = 0; i < P::KH; i++)
         for (int j = 0; j < P::KW; j++) {
@@ -148,6 +239,7 @@ void maxpool(hls::stream<data_t> &in, hls::stream<data_t> &out) {
 
 template <class P>
 struct AvgPixel {
+  static const int CH_BANKS = 1;  // one channel a cycle, its KH x KW window from distinct banks
   void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &out) {
     // the divisor follows ONNX: explicit padding counts when INCLUDE_PAD, the ceil overhang never does
     const int lo_r = P::INCLUDE_PAD ? 0 : P::PT, hi_r = P::INCLUDE_PAD ? P::PT + P::H + P::PB : P::PT + P::H;
@@ -158,6 +250,8 @@ struct AvgPixel {
     const acc_t count = (acc_t)rows * cols;
     const acc_t recip = (((acc_t)1 << 16) + count / 2) / count;  // a constant table in hardware
     for (int c = 0; c < P::C; c++) {
+      HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(compute);
       acc_t sum = 0;
       for (int i = 0; i < P::KH; i++)
         for (int j = 0; j < P::KW; j++) sum += line[(top + i) % P::KH][c0 + j][c];
@@ -183,9 +277,15 @@ template <class P>
 void lrn(hls::stream<data_t> &in, hls::stream<data_t> &out, const data_t lut[P::LUT_SIZE]) {
   for (int px = 0; px < P::H * P::W; px++) {
     data_t x[P::C];
-    for (int c = 0; c < P::C; c++) x[c] = in.read();
+    HILT_HLS(ARRAY_PARTITION variable = x complete dim = 1)  // BEFORE + AFTER + 1 neighbours a cycle
     for (int c = 0; c < P::C; c++) {
       HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(stream);
+      x[c] = in.read();
+    }
+    for (int c = 0; c < P::C; c++) {
+      HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(compute);
       acc_t s = 0;
       for (int k = -P::BEFORE; k <= P::AFTER; k++)
         if (c + k >= 0 && c + k < P::C) s += (acc_t)x[c + k] * x[c + k];
@@ -193,6 +293,19 @@ void lrn(hls::stream<data_t> &in, hls::stream<data_t> &out, const data_t lut[P::
       if (idx > P::LUT_SIZE - 1) idx = P::LUT_SIZE - 1;
       out.write(requantize((acc_t)x[c] * lut[idx], P::SHIFT, P::BITS));
     }
+  }
+}
+
+/// tee for a stream of N-value beats (the image into a first conv taking N values a cycle).
+/// \tparam P a size struct: N values per sample (a multiple of the lanes)
+template <class P, int N>
+void tee_vec(hls::stream<vec<N> > &in, hls::stream<vec<N> > &out, hls::stream<vec<N> > &tap, bool taps) {
+  static_assert(P::N % N == 0, "the lanes must divide the values");
+  for (int i = 0; i < P::N / N; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    const vec<N> v = in.read();
+    out.write(v);
+    if (taps) tap.write(v);
   }
 }
 

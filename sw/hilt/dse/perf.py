@@ -66,16 +66,26 @@ def ppc_of(f: LayerFolding) -> int:
     return getattr(f, "ppc", 1)
 
 
-def ppc_choices(layer: Layer, unit: str, first_stage: bool) -> list[int]:
+def ppc_choices(layer: Layer, unit: str, first_stage: bool, beat: str = "pixel") -> list[int]:
     """Pixels per cycle a conv's window generator may take. Only where it reads from memory that can
     deliver several pixels a cycle (the first stage, fed by the DMA, and its gradient unit, reading its
     stash), and only where the window floor can bind (more input than output pixels: an unpadded conv);
     elsewhere the stream from the stage before carries one pixel per cycle. ``ppc`` must divide the
-    input width (the line buffer is banked by column)."""
+    input width (the line buffer is banked by column).
+
+    With one value per beat (``beat="value"``, the generated HLS) ``ppc`` multiplies the generator's
+    rate the same way: ``ppc`` values a cycle, which the DMA's beats carry (8 or 16 of them). The
+    generator takes a padded row ``ppc`` positions a cycle; ``ppc`` divides an image row's values, so
+    no beat straddles two rows. Only the forward unit takes them (the HLS gradient unit is not folded)."""
     if not op_of(layer).windowed or unit == "err" or not first_stage:
         return [1]
     c, h, w = layer.in_shape
     _, ho, wo = layer.out_shape
+    if beat == "value":
+        if unit != "fwd":
+            return [1]
+        hp, wp = padded_hw(layer)
+        return [p for p in WINDOW_PPC if p == 1 or (hp * wp * c > ho * wo and (w * c) % p == 0)]
     return [p for p in WINDOW_PPC if p == 1 or (h * w > ho * wo and w % p == 0)]
 
 
@@ -87,8 +97,9 @@ def unit_work(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pix
     conv's forward and gradient units slide a window over their input (the gradient unit over the stashed
     one) taking ``ppc`` pixels per cycle, its error unit reads one error pixel per cycle; a dense unit's
     input vector arrives while it computes. With one value per beat (``beat="value"``, the generated HLS):
-    a window generator takes one value per cycle over the padded input (the error unit over the
-    zero-inserted error map), a dense unit reads its input vector first."""
+    a window generator takes one value per cycle over the padded input (``ppc`` values for the first
+    stage's, ``ppc_choices``; the error unit over the zero-inserted error map), a dense unit reads its
+    input vector first."""
     n = fold(layer, f, unit)
     rows, cols = unit_matrix(layer, unit)
     if not op_of(layer).windowed:  # dense
@@ -100,7 +111,7 @@ def unit_work(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pix
         return ((h + kh - 1) * (w + kw - 1) * o if beat == "value" else ho * wo), h * w * n
     if beat == "value":
         hp, wp = padded_hw(layer)
-        return hp * wp * c, ho * wo * n
+        return hp * math.ceil(wp * c / ppc_of(f)), ho * wo * n
     return math.ceil(h * w / ppc_of(f)), ho * wo * n
 
 
