@@ -3,12 +3,12 @@
 For each zoo model and plan (the DSE's chosen ZCU104 plan for the HLS target, and the unfolded one),
 the project is generated and its counting C-sim build (trips.h: one count per pipelined loop iteration,
 per layer struct and loop kind) runs one sample through train-forward and, where the design has one,
-backward. A stage's *reachable* cycles per sample are the iterations of the pipelined loops its
-process runs one after the other, each one cycle at II = 1 (what the partitioning of docs/hls.md
-allows), plus nothing for pipeline fills; its *predicted* cycles are ``hilt.dse.perf.stages`` for the
-same plan (value beats). Loops that follow each other in one process add up (the window generator
-reads a row, then the units compute on it); processes of a dataflow region overlap, so a stage of two
-processes (a conv's error unit: zero insertion, then the conv) takes the slower one's.
+backward. A stage's *reachable* cycles per sample are the iterations of its pipelined loops, each one cycle at
+II = 1 (what the partitioning of docs/hls.md allows), nothing counted for pipeline fills; its
+*predicted* cycles are ``hilt.dse.perf.stages`` for the same plan (value beats). Loops that follow each
+other in one process add up (a window generator reads a row, then emits its windows); the processes of
+a dataflow region overlap, so a stage of several (a conv: window generator, MVAU, output serializer;
+its error unit also zero insertion) takes its slowest one's.
 
 Usage:
     python benchmarks/ii_table.py [--models lenet5 svhn cifar10] [--board zcu104] [--json FILE]
@@ -69,25 +69,34 @@ def _sum(trips: dict, struct: str, kinds) -> tuple[int, list[str]]:
     return sum(n for _, n in parts), [f"{k} {n:,}" for k, n in parts]
 
 
+def _unit(trips: dict, struct: str) -> tuple[int, str]:
+    """A conv or dense unit: three concurrent processes (layers.h conv / dense): the window generator or
+    vector gatherer (stream, then window beats, one after the other), the MVAU's fold loop, the output
+    serializer; the slowest sets the unit's cycles."""
+    gen, gparts = _sum(trips, struct, ("stream", "window"))
+    compute, out = trips.get((struct, "compute"), 0), trips.get((struct, "out"), 0)
+    return max(gen, compute, out), f"max({' + '.join(gparts)}; compute {compute:,}; out {out:,})"
+
+
 def reachable(net, stage, fwd: dict, bwd: dict) -> tuple[int | None, str]:
     """(cycles per sample the generated loops need at II = 1, how they add up) of one model stage;
-    None where the generated kernel has no counted loop (the loss runs on the host, a pool's backward
-    is not pipelined)."""
+    None where the generated kernel has no counted loop (a pool's backward is not pipelined)."""
     from hilt.codegen.project import c_name
 
     layer = next(l for l in net.layers if l.name == stage.layer)
     n = c_name(layer.name)
-    if stage.unit == "fwd" or stage.unit == layer.op:
+    if stage.unit == "fwd":
+        return _unit(fwd, f"{n}_p")
+    if stage.unit == layer.op:  # pools, LRN, an unfused ReLU: one process, loops one after the other
         total, parts = _sum(fwd, f"{n}_p", FORWARD_KINDS)
         return (total or None), " + ".join(parts)
     if stage.unit == "err":
-        struct = f"{n}_e_p" if layer.op == "conv" else f"{n}_t_p"
-        total, parts = _sum(bwd, struct, FORWARD_KINDS)
+        cycles, how = _unit(bwd, f"{n}_e_p" if layer.op == "conv" else f"{n}_t_p")
         if layer.op == "conv":  # zero insertion is a process of its own, concurrent with the conv
-            z, zparts = _sum(bwd, f"{n}_z_p", ("stream", "out"))
-            return max(total, z), f"max({' + '.join(parts)}; zero insertion {z:,})"
-        return total, " + ".join(parts)
-    if stage.unit == "grad":
+            z, _ = _sum(bwd, f"{n}_z_p", ("stream", "out"))
+            return max(cycles, z), f"{how}; zero insertion {z:,}"
+        return cycles, how
+    if stage.unit == "grad":  # one process: the window copy (or input vector), then one (o, k) a cycle
         total, parts = _sum(bwd, f"{n}_p", GRAD_KINDS)
         return total, " + ".join(parts)
     return None, "not counted"
@@ -114,7 +123,7 @@ def table(name: str, label: str, net, plan, fwd: dict, bwd: dict) -> tuple[list[
         if cycles is not None:
             worst_reach = max(worst_reach, cycles)
         ratio = f"{cycles / st.cycles:.2f}" if cycles and st.cycles else "-"
-        rows.append(f"| {st.layer} {st.unit} | {fold} | {st.cycles:,} | {cycles if cycles is None else f'{cycles:,}'} "
+        rows.append(f"| {st.layer} {st.unit} | {fold} | {st.cycles:,} | {'-' if cycles is None else f'{cycles:,}'} "
                     f"| {ratio} | {how} |")
         data.append({"layer": st.layer, "unit": st.unit, "folding": fold, "predicted": st.cycles,
                      "reachable": cycles, "loops": how})

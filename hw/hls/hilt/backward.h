@@ -116,7 +116,7 @@ struct GradPixel {
   void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
     (void)unused;
     data_t window[P::C * P::KH * P::KW];
-    copy_window<P, 1, true>(line, top, col, window);
+    copy_window<P>(line, top, col, window);
     grad_pixel<P, G>(window, *err, grad, bias);
   }
 };

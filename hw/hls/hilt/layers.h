@@ -7,6 +7,7 @@
 #ifndef HILT_LAYERS_H
 #define HILT_LAYERS_H
 
+#include "dataflow.h"
 #include "numerics.h"
 #include "stream.h"
 
@@ -91,112 +92,161 @@ struct window_banks {
   static const int CH_BANKS = (LANES + P::KH * P::KW - 1) / (P::KH * P::KW);
 };
 
-/// Copy one output pixel's window, (c, i, j) order matching OIHW weights, LANES values per cycle.
-/// \tparam P     the layer's config struct
-/// \tparam LANES window values per cycle (the MVAU's SIMD; 1 for the gradient unit)
-/// \tparam GRAD  counted as the gradient unit's loop (trips.h) rather than the forward unit's
-template <class P, int LANES, bool GRAD>
+/// Copy one output pixel's window, (c, i, j) order matching OIHW weights, one value a cycle (the
+/// gradient unit's, which takes one (o, k) a cycle).
+template <class P>
 void copy_window(data_t line[P::KH][P::WP][P::C], int top, int col, data_t window[P::C * P::KH * P::KW]) {
   const int KK = P::KH * P::KW;
-  for (int kt = 0; kt < P::C * KK / LANES; kt++) {
+  for (int k = 0; k < P::C * KK; k++) {
     HILT_HLS(PIPELINE II = 1)
-    if (GRAD) {
-      HILT_TRIP(grad_window);
-    } else {
-      HILT_TRIP(window);
-    }
-    for (int s = 0; s < LANES; s++) {
-      HILT_HLS(UNROLL)
-      const int k = kt * LANES + s, c = k / KK, i = (k / P::KW) % P::KH, j = k % P::KW;
-      window[k] = line[(top + i) % P::KH][col * P::SW + j][c];
-    }
+    HILT_TRIP(grad_window);
+    window[k] = line[(top + (k / P::KW) % P::KH) % P::KH][col * P::SW + k % P::KW][k / KK];
   }
 }
 
 /// Matrix-vector unit: out[o] = requantize(wrap(bias[o] + sum_k weight[o][k] * x[g(o) * K + k])) for the
-/// O outputs, PE outputs and SIMD inputs per cycle. P: O, G (groups), K (inputs per output), PE, SIMD,
-/// BITS, ACC_BITS, SHIFT. The accumulators are ACC_BITS-bit registers (int_t: ap_int under synthesis),
-/// wrapping as the contract's adder does; the summation order does not change the wrapped result, so
-/// every folding gives the golden model's integers.
+/// O outputs of each of N input vectors, PE outputs and SIMD inputs per cycle. P: O, G (groups), K (inputs
+/// per output), PE, SIMD, BITS, ACC_BITS, SHIFT. The accumulators are ACC_BITS-bit registers (int_t: ap_int
+/// under synthesis), wrapping as the contract's adder does; the summation order does not change the
+/// wrapped result, so every folding gives the golden model's integers.
 ///
-/// Folding: the fold loop (K / SIMD steps per PE-row tile) is pipelined at II = 1 with its PE x SIMD
-/// multiply-adds unrolled; that takes the weights partitioned cyclic by PE on rows and reshaped cyclic
-/// by SIMD on columns (the top function's pragmas: one SIMD-wide word from each of PE banks a cycle)
-/// and x partitioned cyclic by SIMD (its owner's pragma). A PE tile never straddles two groups (PE
-/// divides O / G), so all PE lanes read the same SIMD inputs.
+/// One pipelined loop of fold = (O / PE) x (K / SIMD) steps per vector at II = 1, its PE x SIMD
+/// multiply-adds unrolled: the weights are partitioned cyclic by PE on rows and reshaped cyclic by SIMD on
+/// columns (the top function's pragmas: one SIMD-wide word from each of PE banks a step). The input
+/// arrives as G x K / SIMD beats of SIMD values; a group's first PE tile takes its beats from the stream
+/// and keeps them (a tile never straddles two groups: PE divides O / G), the group's other tiles reread
+/// them. Each tile leaves as one beat of PE values, so writing the outputs costs no step.
 /// \tparam P the layer's config struct (params.h), folding PE x SIMD from the hardware plan
 /// \tparam W the weight word (wgt_t)
-template <class P, class W>
-void mvau(const data_t x[P::G * P::K], const W weight[P::O][P::K], const acc_t bias[P::O],
-          hls::stream<data_t> &out) {
+/// \tparam N input vectors per sample (output pixels; 1 for a dense layer)
+template <class P, class W, int N>
+void mvau(hls::stream<vec<P::SIMD> > &x, const W weight[P::O][P::K], const acc_t bias[P::O],
+          hls::stream<vec<P::PE> > &out) {
   typedef int_t<P::ACC_BITS> accum_t;
-  const int per_group = P::O / P::G;
-  for (int ot = 0; ot < P::O / P::PE; ot++) {
+  const int KT = P::K / P::SIMD, TILES = P::O / P::PE, PER_GROUP = P::O / P::G;
+  for (int n = 0; n < N; n++) {
+    vec<P::SIMD> held[P::G * KT];  // the vector, kept for the group's later tiles: one beat in, one out a step
     accum_t acc[P::PE];
     HILT_HLS(ARRAY_PARTITION variable = acc complete)
-    const int base = (ot * P::PE / per_group) * P::K;
-    for (int p = 0; p < P::PE; p++) {
-      HILT_HLS(UNROLL)
-      acc[p] = bias[ot * P::PE + p];
-    }
-    for (int kt = 0; kt < P::K / P::SIMD; kt++) {
+    int ot = 0, kt = 0;
+    for (int f = 0; f < TILES * KT; f++) {
       HILT_HLS(PIPELINE II = 1)
       HILT_TRIP(compute);
+      const int o0 = ot * P::PE, slot = (o0 / PER_GROUP) * KT + kt;
+      if (o0 % PER_GROUP == 0) held[slot] = x.read();
+      const vec<P::SIMD> xs = held[slot];
       for (int p = 0; p < P::PE; p++) {
         HILT_HLS(UNROLL)
+        accum_t a = kt == 0 ? accum_t(bias[o0 + p]) : acc[p];
         for (int s = 0; s < P::SIMD; s++) {
           HILT_HLS(UNROLL)
-          const int k = kt * P::SIMD + s;
-          acc[p] += (acc_t)weight[ot * P::PE + p][k] * (acc_t)x[base + k];
+          a += (acc_t)weight[o0 + p][kt * P::SIMD + s] * (acc_t)xs.v[s];
         }
+        acc[p] = a;
       }
-    }
-    for (int p = 0; p < P::PE; p++) {
-      HILT_HLS(PIPELINE II = 1)
-      HILT_TRIP(out);
-      out.write(requantize((acc_t)acc[p], P::SHIFT, P::BITS));
+      if (kt == KT - 1) {
+        vec<P::PE> y;
+        for (int p = 0; p < P::PE; p++) {
+          HILT_HLS(UNROLL)
+          y.v[p] = requantize((acc_t)acc[p], P::SHIFT, P::BITS);
+        }
+        out.write(y);
+      }
+      if (++kt == KT) {
+        kt = 0;
+        ot++;
+      }
     }
   }
 }
 
-template <class P, class W>
-struct ConvPixel {
+/// Beats of L values back to one value per beat: N values per sample (an MVAU's outputs onto the stream
+/// to the next stage). P: the layer's config struct; N values.
+template <class P, int L, int N>
+void serialize(hls::stream<vec<L> > &in, hls::stream<data_t> &out) {
+  vec<L> v = vec<L>();
+  for (int i = 0; i < N; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(out);
+    if (i % L == 0) v = in.read();
+    out.write(v.v[i % L]);
+  }
+}
+
+/// A conv's window generator: per output pixel its window, (c, i, j) order matching OIHW weights, as
+/// C x KH x KW / SIMD beats of SIMD values (one a cycle).
+template <class P>
+struct WindowPixel {
   static const int CH_BANKS = window_banks<P, P::SIMD>::CH_BANKS;
-  const W (*weight)[P::K];
-  const acc_t *bias;
-  void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &out) {
-    data_t window[P::C * P::KH * P::KW];  // (c, i, j) order, matching OIHW weights
-    HILT_HLS(ARRAY_PARTITION variable = window cyclic factor = P::SIMD dim = 1)
-    copy_window<P, P::SIMD, false>(line, top, col, window);
-    mvau<P, W>(window, weight, bias, out);
+  hls::stream<vec<P::SIMD> > *win;
+  void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
+    (void)unused;
+    const int KK = P::KH * P::KW;
+    for (int kt = 0; kt < P::C * KK / P::SIMD; kt++) {
+      HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(window);
+      vec<P::SIMD> v;
+      for (int s = 0; s < P::SIMD; s++) {
+        HILT_HLS(UNROLL)
+        const int k = kt * P::SIMD + s, c = k / KK, i = (k / P::KW) % P::KH, j = k % P::KW;
+        v.v[s] = line[(top + i) % P::KH][col * P::SW + j][c];
+      }
+      win->write(v);
+    }
   }
 };
 
-/// Convolution (ONNX Conv, groups, stride, padding): window generator + matrix-vector unit.
+/// The window generator as a process of its own (see conv).
+template <class P, class In>
+void windows(hls::stream<In> &in, hls::stream<vec<P::SIMD> > &win) {
+  WindowPixel<P> op = {&win};
+  hls::stream<data_t> unused;
+  slide<P>(in, unused, 0, op);
+}
+
+/// Convolution (ONNX Conv, groups, stride, padding): window generator, matrix-vector unit and output
+/// serializer, three processes of a dataflow region (so reading the map, computing and writing overlap).
 /// P adds to slide's fields: O, G, K = C/G*KH*KW, PE, SIMD, BITS, ACC_BITS, SHIFT.
-/// \tparam P the layer's config struct (params.h)
-/// \tparam W the weight word (wgt_t)
+/// \tparam P  the layer's config struct (params.h)
+/// \tparam W  the weight word (wgt_t)
 /// \tparam In the input stream's element: data_t, or vec<PPC> (the first conv of a plan with ppc > 1)
 template <class P, class W, class In>
 void conv(hls::stream<In> &in, hls::stream<data_t> &out, const W weight[P::O][P::K], const acc_t bias[P::O]) {
-  ConvPixel<P, W> op = {weight, bias};
-  slide<P>(in, out, 0, op);
+  HILT_DATAFLOW_BEGIN()
+  HILT_STREAM(vec<P::SIMD>, win, 2);
+  HILT_STREAM(vec<P::PE>, y, 2);
+  HILT_PROCESS(windows<P>(in, win));
+  HILT_PROCESS(mvau<P, W, P::HO * P::WO>(win, weight, bias, y));
+  HILT_PROCESS(serialize<P, P::PE, P::HO * P::WO * P::O>(y, out));
+  HILT_DATAFLOW_END()
 }
 
-/// Fully connected layer (ONNX Gemm / MatMul+Add): reads the input vector, then one matrix-vector pass.
+/// A dense layer's input vector as K / SIMD beats of SIMD values, read one value a cycle.
+template <class P>
+void gather(hls::stream<data_t> &in, hls::stream<vec<P::SIMD> > &x) {
+  vec<P::SIMD> v = vec<P::SIMD>();
+  for (int i = 0; i < P::K; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(stream);
+    v.v[i % P::SIMD] = in.read();
+    if (i % P::SIMD == P::SIMD - 1) x.write(v);
+  }
+}
+
+/// Fully connected layer (ONNX Gemm / MatMul+Add): the input vector gathered SIMD values a beat, one
+/// matrix-vector pass, the outputs serialized, as three processes of a dataflow region.
 /// P: I (= K), O, G = 1, PE, SIMD, BITS, ACC_BITS, SHIFT. Weight columns are in the stream's HWC order.
 /// \tparam P the layer's config struct (params.h)
 /// \tparam W the weight word (wgt_t)
 template <class P, class W>
 void dense(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::O][P::K], const acc_t bias[P::O]) {
-  data_t x[P::K];
-  HILT_HLS(ARRAY_PARTITION variable = x cyclic factor = P::SIMD dim = 1)
-  for (int i = 0; i < P::K; i++) {
-    HILT_HLS(PIPELINE II = 1)
-    HILT_TRIP(stream);
-    x[i] = in.read();
-  }
-  mvau<P, W>(x, weight, bias, out);
+  HILT_DATAFLOW_BEGIN()
+  HILT_STREAM(vec<P::SIMD>, x, 2);
+  HILT_STREAM(vec<P::PE>, y, 2);
+  HILT_PROCESS(gather<P>(in, x));
+  HILT_PROCESS(mvau<P, W, 1>(x, weight, bias, y));
+  HILT_PROCESS(serialize<P, P::PE, P::O>(y, out));
+  HILT_DATAFLOW_END()
 }
 
 /// ReLU on N values per sample.

@@ -223,12 +223,13 @@ def _stream_context(q: QModel, ctx_layers: list[dict], tap_sizes: list[int], bea
 
 def _folded_arrays(weighted: list[dict], backward: dict | None) -> list[dict]:
     """The weight matrices a matrix-vector unit reads, each with the config struct whose PE x SIMD it is
-    partitioned by: the forward weights, and the error units' rotated (_wr) or transposed (_wt) copies."""
-    out = [{"array": f"{c['name']}_w", "p": f"{c['name']}_p"} for c in weighted]
+    partitioned by: the forward weights (and biases), and the error units' rotated (_wr) or transposed (_wt)
+    copies."""
+    out = [{"array": f"{c['name']}_w", "bias": f"{c['name']}_b", "p": f"{c['name']}_p"} for c in weighted]
     for st in (backward or {}).get("structs", []):
         suffix = {"_e": "_wr", "_t": "_wt"}.get(st["name"][-2:])
-        if suffix:
-            out.append({"array": st["name"][:-2] + suffix, "p": f"{st['name']}_p"})
+        if suffix:  # no bias: the error units share one zero ROM
+            out.append({"array": st["name"][:-2] + suffix, "bias": None, "p": f"{st['name']}_p"})
     return out
 
 
