@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import time
 
 import numpy as np
 import pytest
@@ -440,9 +439,7 @@ def test_unreachable_target_is_one_line(capsys, tmp_path):
 
 
 def test_alexnet_on_pynq_z2_does_not_fit_and_says_why(capsys):
-    start = time.perf_counter()
     code, _, err = cli(capsys, "dse", "alexnet", "--board", "pynq-z2", "--freq", "200")
-    assert time.perf_counter() - start < 10
     assert_one_error_line(code, err, "does not fit", "layer-sequential", "fc6", "bram18")
     # with URAM next to BRAM, the bound on block memory as a whole names it
     with pytest.raises(HiltError, match=r"block memory \(BRAM18 \+ URAM\).*layer fc6"):
