@@ -26,25 +26,29 @@ import numpy as np
 
 # the loop kinds trips.h counts, in the order one process runs them (layers.h / backward.h)
 FORWARD_KINDS = ("stream", "window", "compute", "out")
-GRAD_KINDS = ("stream", "grad_stream", "grad_window", "grad")
 
 
 def plans(net, q, board_key: str):
     """[(label, plan)]: the DSE's chosen plan for the board (training if the model has a backward
-    pipeline; where no training design fits, the chosen inference one), and the unfolded plan."""
+    pipeline, else or where no training design fits, inference); where nothing fits the board, the same
+    on the largest board (most block RAM) where it fits; and the unfolded plan."""
     from hilt.dse import Space, load_board, search
+    from hilt.dse.boards import BOARDS_DIR
     from hilt.errors import HiltError
     from hilt.plan import HLS, default_plan
 
     mode = "train" if q.err_out_fmt is not None else "infer"
-    board = load_board(board_key)
+    others = sorted((load_board(p.stem) for p in BOARDS_DIR.glob("*.yaml")), key=lambda b: -b.resources["bram18"])
     out = []
-    for m in dict.fromkeys((mode, "infer")):
-        try:
-            out.append((f"DSE {board_key} {m}", search(Space(net, board, 200.0, m, target=HLS), 0.8).chosen.plan))
+    for board in [load_board(board_key)] + [b for b in others if b.key != board_key]:
+        for m in dict.fromkeys((mode, "infer")):
+            try:
+                out.append((f"DSE {board.key} {m}", search(Space(net, board, 200.0, m, target=HLS), 0.8).chosen.plan))
+                break
+            except HiltError as e:
+                print(f"{net.name}: no {m} design fits {board.key}: {e}")
+        if out:
             break
-        except HiltError as e:
-            print(f"{net.name}: no {m} design fits {board_key}: {e}")
     out.append(("unfolded", default_plan(net, target=HLS, mode=mode, bits=q.bits, acc_bits=q.acc_bits,
                                          board=board_key)))
     return out
@@ -96,9 +100,10 @@ def reachable(net, stage, fwd: dict, bwd: dict) -> tuple[int | None, str]:
             z, _ = _sum(bwd, f"{n}_z_p", ("stream", "out"))
             return max(cycles, z), f"{how}; zero insertion {z:,}"
         return cycles, how
-    if stage.unit == "grad":  # one process: the window copy (or input vector), then one (o, k) a cycle
-        total, parts = _sum(bwd, f"{n}_p", GRAD_KINDS)
-        return total, " + ".join(parts)
+    if stage.unit == "grad":  # window generator (or gatherer), one value a cycle, and one (o, k) a cycle
+        gen, gparts = _sum(bwd, f"{n}_p", ("stream", "window"))
+        grad = bwd.get((f"{n}_p", "grad"), 0)
+        return max(gen, grad), f"max({' + '.join(gparts)}; grad {grad:,})"
     return None, "not counted"
 
 

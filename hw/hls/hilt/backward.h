@@ -81,66 +81,61 @@ void dilate_pad(hls::stream<data_t> &e_in, hls::stream<data_t> &e_out) {
     }
 }
 
-/// One output pixel's weight and bias gradients: for every (o, k), one a cycle (the gradient unit is not
-/// folded in the HLS target), grad[o][k] += e[o] * window[k]; the error is read with an output's first
-/// k. The error is an ERR_BITS-bit register, the product ERR_BITS + BITS bits, the accumulators G (48-bit).
-template <class P, class G>
-void grad_pixel(const data_t window[P::G * P::K], hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
+/// Weight and bias gradients of N input vectors (a conv's output pixels, or a dense layer's one): for
+/// every (o, k), one a cycle (the gradient unit is not folded in the HLS target), grad[o][k] += e[o] *
+/// x[g(o) * K + k]; the error is read with an output's first k. The input arrives one value a beat; a
+/// group's first output takes it from the FIFO and keeps it for the group's other outputs. The error
+/// is an ERR_BITS-bit register, the product ERR_BITS + BITS bits, the accumulators G (48-bit).
+template <class P, class G, int N>
+void grad_unit(hls::stream<vec<1> > &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
   typedef int_t<P::ERR_BITS> error_t;
   typedef int_t<P::ERR_BITS + P::BITS> product_t;
   const int per_group = P::O / P::G;
-  error_t e = 0;
-  int o = 0, k = 0;
-  for (int n = 0; n < P::O * P::K; n++) {
-    HILT_HLS(PIPELINE II = 1)
-    HILT_TRIP(grad);
-    if (k == 0) {
-      e = (acc_t)err.read();
-      bias[o] += (acc_t)e;
-    }
-    const product_t prod = (acc_t)e * (acc_t)window[(o / per_group) * P::K + k];
-    grad[o][k] += (acc_t)prod;
-    if (++k == P::K) {
-      k = 0;
-      o++;
+  for (int n = 0; n < N; n++) {
+    data_t held[P::G * P::K];
+    error_t e = 0;
+    int o = 0, k = 0;
+    for (int i = 0; i < P::O * P::K; i++) {
+      HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(grad);
+      if (k == 0) {
+        e = (acc_t)err.read();
+        bias[o] += (acc_t)e;
+      }
+      const int slot = (o / per_group) * P::K + k;
+      if (o % per_group == 0) held[slot] = x.read().v[0];
+      const product_t prod = (acc_t)e * (acc_t)held[slot];
+      grad[o][k] += (acc_t)prod;
+      if (++k == P::K) {
+        k = 0;
+        o++;
+      }
     }
   }
 }
-
-template <class P, class G>
-struct GradPixel {
-  static const int CH_BANKS = 1;  // the window is copied one value a cycle
-  G (*grad)[P::K];
-  G *bias;
-  hls::stream<data_t> *err;
-  void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
-    (void)unused;
-    data_t window[P::C * P::KH * P::KW];
-    copy_window<P>(line, top, col, window);
-    grad_pixel<P, G>(window, *err, grad, bias);
-  }
-};
 
 /// Conv weight gradient: for every output pixel, error x window of the forward input, accumulated
 /// over the batch in grad / bias (G: a 48-bit register, wrapping like the contract's accumulator; a wider
-/// one works too, emit_grads wraps once). P: forward conv's, with ERR_BITS.
+/// one works too, emit_grads wraps once). The window generator (one value a cycle) and the gradient
+/// loop are two processes of a dataflow region. P: forward conv's, with ERR_BITS.
 template <class P, class G>
 void conv_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
-  GradPixel<P, G> op = {grad, bias, &err};
-  hls::stream<data_t> unused;
-  slide<P>(x, unused, 0, op);
+  HILT_DATAFLOW_BEGIN()
+  HILT_STREAM(vec<1>, win, 2);
+  HILT_PROCESS(windows<P, 1>(x, win));
+  HILT_PROCESS(grad_unit<P, G, P::HO * P::WO>(win, err, grad, bias));
+  HILT_DATAFLOW_END()
 }
 
-/// Dense weight gradient: outer product of the error and the input vector. P: forward dense's, with ERR_BITS.
+/// Dense weight gradient: outer product of the error and the input vector (gathered by a process of its
+/// own). P: forward dense's, with ERR_BITS.
 template <class P, class G>
 void dense_grad(hls::stream<data_t> &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
-  data_t v[P::K];
-  for (int k = 0; k < P::K; k++) {
-    HILT_HLS(PIPELINE II = 1)
-    HILT_TRIP(grad_stream);
-    v[k] = x.read();
-  }
-  grad_pixel<P, G>(v, err, grad, bias);
+  HILT_DATAFLOW_BEGIN()
+  HILT_STREAM(vec<1>, v, 2);
+  HILT_PROCESS(gather<P, 1>(x, v));
+  HILT_PROCESS(grad_unit<P, G, 1>(v, err, grad, bias));
+  HILT_DATAFLOW_END()
 }
 
 /// Weight and bias gradients of a batch: wrap to 48 bits, requantize to 32-bit words, reset.

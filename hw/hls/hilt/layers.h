@@ -92,18 +92,6 @@ struct window_banks {
   static const int CH_BANKS = (LANES + P::KH * P::KW - 1) / (P::KH * P::KW);
 };
 
-/// Copy one output pixel's window, (c, i, j) order matching OIHW weights, one value a cycle (the
-/// gradient unit's, which takes one (o, k) a cycle).
-template <class P>
-void copy_window(data_t line[P::KH][P::WP][P::C], int top, int col, data_t window[P::C * P::KH * P::KW]) {
-  const int KK = P::KH * P::KW;
-  for (int k = 0; k < P::C * KK; k++) {
-    HILT_HLS(PIPELINE II = 1)
-    HILT_TRIP(grad_window);
-    window[k] = line[(top + (k / P::KW) % P::KH) % P::KH][col * P::SW + k % P::KW][k / KK];
-  }
-}
-
 /// Matrix-vector unit: out[o] = requantize(wrap(bias[o] + sum_k weight[o][k] * x[g(o) * K + k])) for the
 /// O outputs of each of N input vectors, PE outputs and SIMD inputs per cycle. P: O, G (groups), K (inputs
 /// per output), PE, SIMD, BITS, ACC_BITS, SHIFT. The accumulators are ACC_BITS-bit registers (int_t: ap_int
@@ -174,21 +162,21 @@ void serialize(hls::stream<vec<L> > &in, hls::stream<data_t> &out) {
 }
 
 /// A conv's window generator: per output pixel its window, (c, i, j) order matching OIHW weights, as
-/// C x KH x KW / SIMD beats of SIMD values (one a cycle).
-template <class P>
+/// C x KH x KW / LANES beats of LANES values (one a cycle): the MVAU's SIMD, or 1 for the gradient unit.
+template <class P, int LANES>
 struct WindowPixel {
-  static const int CH_BANKS = window_banks<P, P::SIMD>::CH_BANKS;
-  hls::stream<vec<P::SIMD> > *win;
+  static const int CH_BANKS = window_banks<P, LANES>::CH_BANKS;
+  hls::stream<vec<LANES> > *win;
   void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
     (void)unused;
     const int KK = P::KH * P::KW;
-    for (int kt = 0; kt < P::C * KK / P::SIMD; kt++) {
+    for (int kt = 0; kt < P::C * KK / LANES; kt++) {
       HILT_HLS(PIPELINE II = 1)
       HILT_TRIP(window);
-      vec<P::SIMD> v;
-      for (int s = 0; s < P::SIMD; s++) {
+      vec<LANES> v;
+      for (int s = 0; s < LANES; s++) {
         HILT_HLS(UNROLL)
-        const int k = kt * P::SIMD + s, c = k / KK, i = (k / P::KW) % P::KH, j = k % P::KW;
+        const int k = kt * LANES + s, c = k / KK, i = (k / P::KW) % P::KH, j = k % P::KW;
         v.v[s] = line[(top + i) % P::KH][col * P::SW + j][c];
       }
       win->write(v);
@@ -197,9 +185,9 @@ struct WindowPixel {
 };
 
 /// The window generator as a process of its own (see conv).
-template <class P, class In>
-void windows(hls::stream<In> &in, hls::stream<vec<P::SIMD> > &win) {
-  WindowPixel<P> op = {&win};
+template <class P, int LANES, class In>
+void windows(hls::stream<In> &in, hls::stream<vec<LANES> > &win) {
+  WindowPixel<P, LANES> op = {&win};
   hls::stream<data_t> unused;
   slide<P>(in, unused, 0, op);
 }
@@ -215,21 +203,22 @@ void conv(hls::stream<In> &in, hls::stream<data_t> &out, const W weight[P::O][P:
   HILT_DATAFLOW_BEGIN()
   HILT_STREAM(vec<P::SIMD>, win, 2);
   HILT_STREAM(vec<P::PE>, y, 2);
-  HILT_PROCESS(windows<P>(in, win));
+  HILT_PROCESS(windows<P, P::SIMD>(in, win));
   HILT_PROCESS(mvau<P, W, P::HO * P::WO>(win, weight, bias, y));
   HILT_PROCESS(serialize<P, P::PE, P::HO * P::WO * P::O>(y, out));
   HILT_DATAFLOW_END()
 }
 
-/// A dense layer's input vector as K / SIMD beats of SIMD values, read one value a cycle.
-template <class P>
-void gather(hls::stream<data_t> &in, hls::stream<vec<P::SIMD> > &x) {
-  vec<P::SIMD> v = vec<P::SIMD>();
+/// A dense layer's input vector as K / LANES beats of LANES values (the MVAU's SIMD, or 1 for the
+/// gradient unit), read one value a cycle.
+template <class P, int LANES>
+void gather(hls::stream<data_t> &in, hls::stream<vec<LANES> > &x) {
+  vec<LANES> v = vec<LANES>();
   for (int i = 0; i < P::K; i++) {
     HILT_HLS(PIPELINE II = 1)
     HILT_TRIP(stream);
-    v.v[i % P::SIMD] = in.read();
-    if (i % P::SIMD == P::SIMD - 1) x.write(v);
+    v.v[i % LANES] = in.read();
+    if (i % LANES == LANES - 1) x.write(v);
   }
 }
 
@@ -243,7 +232,7 @@ void dense(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::
   HILT_DATAFLOW_BEGIN()
   HILT_STREAM(vec<P::SIMD>, x, 2);
   HILT_STREAM(vec<P::PE>, y, 2);
-  HILT_PROCESS(gather<P>(in, x));
+  HILT_PROCESS(gather<P, P::SIMD>(in, x));
   HILT_PROCESS(mvau<P, W, 1>(x, weight, bias, y));
   HILT_PROCESS(serialize<P, P::PE, P::O>(y, out));
   HILT_DATAFLOW_END()
