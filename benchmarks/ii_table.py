@@ -6,9 +6,9 @@ per layer struct and loop kind) runs one sample through train-forward and, where
 backward. A stage's *reachable* cycles per sample are the iterations of its pipelined loops, each one cycle at
 II = 1 (what the partitioning of docs/hls.md allows), nothing counted for pipeline fills; its
 *predicted* cycles are ``hilt.dse.perf.stages`` for the same plan (value beats). Loops that follow each
-other in one process add up (a window generator reads a row, then emits its windows); the processes of
-a dataflow region overlap, so a stage of several (a conv: window generator, MVAU, output serializer;
-its error unit also zero insertion) takes its slowest one's.
+other in one process add up; the processes of a dataflow region overlap, so a stage of several (a conv:
+window generator, MVAU, output serializer; its error unit also zero insertion) takes its slowest one's.
+A window generator's steps (``slide``) each read a group of the row and emit one beat.
 
 Usage:
     python benchmarks/ii_table.py [--models lenet5 svhn cifar10] [--board zcu104] [--json FILE]
@@ -77,9 +77,17 @@ def _unit(trips: dict, struct: str) -> tuple[int, str]:
     """A conv or dense unit: three concurrent processes (layers.h conv / dense): the window generator or
     vector gatherer (stream, then window beats, one after the other), the MVAU's fold loop, the output
     serializer; the slowest sets the unit's cycles."""
-    gen, gparts = _sum(trips, struct, ("stream", "window"))
+    gen, what = _generator(trips, struct)
     compute, out = trips.get((struct, "compute"), 0), trips.get((struct, "out"), 0)
-    return max(gen, compute, out), f"max({' + '.join(gparts)}; compute {compute:,}; out {out:,})"
+    return max(gen, compute, out), f"max({what} {gen:,}; compute {compute:,}; out {out:,})"
+
+
+def _generator(trips: dict, struct: str) -> tuple[int, str]:
+    """A window generator's loop steps (each reads a group of a row and emits a beat: ``slide``), or a
+    gatherer's reads (``stream``)."""
+    if (struct, "slide") in trips:
+        return trips[(struct, "slide")], "generator"
+    return trips.get((struct, "stream"), 0), "gather"
 
 
 def reachable(net, stage, fwd: dict, bwd: dict) -> tuple[int | None, str]:
@@ -91,7 +99,9 @@ def reachable(net, stage, fwd: dict, bwd: dict) -> tuple[int | None, str]:
     n = c_name(layer.name)
     if stage.unit == "fwd":
         return _unit(fwd, f"{n}_p")
-    if stage.unit == layer.op:  # pools, LRN, an unfused ReLU: one process, loops one after the other
+    if stage.unit == layer.op:  # pools: the generator's steps; LRN, an unfused ReLU: loops one after the other
+        if (f"{n}_p", "slide") in fwd:
+            return fwd[(f"{n}_p", "slide")], f"generator {fwd[(f'{n}_p', 'slide')]:,}"
         total, parts = _sum(fwd, f"{n}_p", FORWARD_KINDS)
         return (total or None), " + ".join(parts)
     if stage.unit == "err":
@@ -101,9 +111,9 @@ def reachable(net, stage, fwd: dict, bwd: dict) -> tuple[int | None, str]:
             return max(cycles, z), f"{how}; zero insertion {z:,}"
         return cycles, how
     if stage.unit == "grad":  # window generator (or gatherer), one value a cycle, and one (o, k) a cycle
-        gen, gparts = _sum(bwd, f"{n}_p", ("stream", "window"))
+        gen, what = _generator(bwd, f"{n}_p")
         grad = bwd.get((f"{n}_p", "grad"), 0)
-        return max(gen, grad), f"max({' + '.join(gparts)}; grad {grad:,})"
+        return max(gen, grad), f"max({what} {gen:,}; grad {grad:,})"
     return None, "not counted"
 
 

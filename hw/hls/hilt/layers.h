@@ -31,25 +31,29 @@ struct line_banks {
   static const int CH = Op::CH_BANKS > WRITE_CH ? Op::CH_BANKS : WRITE_CH;
 };
 
-/// Sliding-window generator: streams the padded map through KH line buffers and calls
-/// op.pixel(line, top, col, out) once per output pixel. P: C, H, W (input), KH, KW, SH, SW, PT, PL (padding
+/// Sliding-window generator: streams the padded map through KH + 1 line buffers and has `op` emit each
+/// output pixel's Op::BEATS beats (op.beat(line, top, col, b, out)) while the next row arrives: one loop
+/// per input row, pipelined at II = 1, reading a group of the row and emitting one beat each step, so a
+/// row costs max(reads, beats) cycles, not their sum. P: C, H, W (input), KH, KW, SH, SW, PT, PL (padding
 /// before), HP, WP (padded size, including bottom/right padding and any ceil-mode overhang), HO, WO.
 /// `fill` is the value padding reads as (0, or the minimum for max-pooling). The input stream's element
 /// In carries lanes<In>::N values (PPC: 1, or the plan's ppc for the first conv): a padded row is taken
 /// PPC positions a cycle, ceil(WP * C / PPC) cycles a row.
 ///
-/// The line buffer is banked so that one cycle can read a window's values: rows completely (a window
-/// spans KH rows), columns and channels cyclically (line_banks).
+/// The line buffer is banked so that one cycle can read a window's values and write PPC new ones: rows
+/// completely (a window spans KH rows, the row being read is the KH + 1st), columns and channels
+/// cyclically (line_banks).
 /// \tparam P  the layer's config struct (params.h): the geometry fields above
 /// \tparam In the input stream's element: data_t, or vec<PPC>
-/// \tparam Op the per-pixel operation (ConvPixel, MaxPixel, AvgPixel, GradPixel)
+/// \tparam Op the per-pixel operation (WindowPixel, MaxPixel, AvgPixel): CH_BANKS, BEATS, beat()
 template <class P, class In, class Op>
 void slide(hls::stream<In> &in, hls::stream<data_t> &out, data_t fill, Op &op) {
   const int PPC = lanes<In>::N, ROW = P::WP * P::C, LO = P::PL * P::C, HI = (P::PL + P::W) * P::C;
+  const int R = P::KH + 1, GROUPS = (ROW + PPC - 1) / PPC;
   typedef line_banks<P, Op, lanes<In>::N> banks;
   static_assert((P::W * P::C) % PPC == 0, "PPC must divide an image row's values (beats never straddle rows)");
   static_assert(banks::X >= P::KW && banks::X >= PPC && banks::CH >= 1, "the line buffer's banks");
-  data_t line[P::KH][P::WP][P::C];
+  data_t line[P::KH + 1][P::WP][P::C];
   HILT_HLS(ARRAY_PARTITION variable = line complete dim = 1)
   HILT_HLS(ARRAY_PARTITION variable = line cyclic factor = banks::X dim = 2)
   HILT_HLS(ARRAY_PARTITION variable = line cyclic factor = banks::CH dim = 3)
@@ -57,31 +61,42 @@ void slide(hls::stream<In> &in, hls::stream<data_t> &out, data_t fill, Op &op) {
   // unused lanes of the last beat read (`avail` of `held`) and, at most once a cycle, a new beat.
   In held = In();
   int avail = 0;
-  for (int r = 0; r < P::HP; r++) {
+  for (int r = 0; r <= P::HP; r++) {  // r = HP: no row left to read, the last output row to emit
+    const int top = r - P::KH;        // the output row whose window rows (top .. r - 1) are complete
+    const bool emit = top >= 0 && top % P::SH == 0 && top / P::SH < P::HO;
     const bool row_inside = r >= P::PT && r < P::PT + P::H;
-    for (int g = 0; g < (ROW + PPC - 1) / PPC; g++) {
+    const int reads = r < P::HP ? GROUPS : 0, emits = emit ? P::WO * Op::BEATS : 0;
+    int col = 0, b = 0;
+    for (int t = 0; t < (reads > emits ? reads : emits); t++) {
       HILT_HLS(PIPELINE II = 1)
-      HILT_TRIP(stream);
-      const int q0 = g * PPC;  // the group's first position in the padded row (column q / C, channel q % C)
-      const int lo = q0 > LO ? q0 : LO, hi = q0 + PPC < HI ? q0 + PPC : HI;
-      const int need = row_inside && hi > lo ? hi - lo : 0;
-      In next = held;
-      if (need > avail) next = in.read();
-      for (int s = 0; s < PPC; s++) {
-        HILT_HLS(UNROLL)
-        const int q = q0 + s, t = q - lo;  // t: the lane's index among the group's image values
-        if (q >= ROW) continue;
-        const data_t v = t < 0 || t >= need ? fill
-                         : t < avail        ? lanes<In>::lane(held, PPC - avail + t)
-                                            : lanes<In>::lane(next, t - avail);
-        line[r % P::KH][q / P::C][q % P::C] = v;
+      HILT_TRIP(slide);
+      if (t < reads) {
+        HILT_TRIP(stream);
+        const int q0 = t * PPC;  // the group's first position in the padded row (column q / C, channel q % C)
+        const int lo = q0 > LO ? q0 : LO, hi = q0 + PPC < HI ? q0 + PPC : HI;
+        const int need = row_inside && hi > lo ? hi - lo : 0;
+        In next = held;
+        if (need > avail) next = in.read();
+        for (int s = 0; s < PPC; s++) {
+          HILT_HLS(UNROLL)
+          const int q = q0 + s, u = q - lo;  // u: the lane's index among the group's image values
+          if (q >= ROW) continue;
+          const data_t v = u < 0 || u >= need ? fill
+                           : u < avail        ? lanes<In>::lane(held, PPC - avail + u)
+                                              : lanes<In>::lane(next, u - avail);
+          line[r % R][q / P::C][q % P::C] = v;
+        }
+        avail = need > avail ? avail + PPC - need : avail - need;
+        held = next;
       }
-      avail = need > avail ? avail + PPC - need : avail - need;
-      held = next;
+      if (t < emits) {
+        op.beat(line, top, col, b, out);
+        if (++b == Op::BEATS) {
+          b = 0;
+          col++;
+        }
+      }
     }
-    const int top = r - (P::KH - 1);
-    if (top < 0 || top % P::SH != 0 || top / P::SH >= P::HO) continue;
-    for (int col = 0; col < P::WO; col++) op.pixel(line, top, col, out);
   }
 }
 
@@ -166,21 +181,19 @@ void serialize(hls::stream<vec<L> > &in, hls::stream<data_t> &out) {
 template <class P, int LANES>
 struct WindowPixel {
   static const int CH_BANKS = window_banks<P, LANES>::CH_BANKS;
+  static const int BEATS = P::C * P::KH * P::KW / LANES;
   hls::stream<vec<LANES> > *win;
-  void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
+  void beat(data_t line[P::KH + 1][P::WP][P::C], int top, int col, int kt, hls::stream<data_t> &unused) {
     (void)unused;
+    HILT_TRIP(window);
     const int KK = P::KH * P::KW;
-    for (int kt = 0; kt < P::C * KK / LANES; kt++) {
-      HILT_HLS(PIPELINE II = 1)
-      HILT_TRIP(window);
-      vec<LANES> v;
-      for (int s = 0; s < LANES; s++) {
-        HILT_HLS(UNROLL)
-        const int k = kt * LANES + s, c = k / KK, i = (k / P::KW) % P::KH, j = k % P::KW;
-        v.v[s] = line[(top + i) % P::KH][col * P::SW + j][c];
-      }
-      win->write(v);
+    vec<LANES> v;
+    for (int s = 0; s < LANES; s++) {
+      HILT_HLS(UNROLL)
+      const int k = kt * LANES + s, c = k / KK, i = (k / P::KW) % P::KH, j = k % P::KW;
+      v.v[s] = line[(top + i) % (P::KH + 1)][col * P::SW + j][c];
     }
+    win->write(v);
   }
 };
 
@@ -253,18 +266,17 @@ void relu(hls::stream<data_t> &in, hls::stream<data_t> &out) {
 template <class P>
 struct MaxPixel {
   static const int CH_BANKS = 1;  // one channel a cycle, its KH x KW window from distinct banks
-  void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &out) {
-    for (int c = 0; c < P::C; c++) {
-      HILT_HLS(PIPELINE II = 1)
-      HILT_TRIP(compute);
-      data_t m = line[top % P::KH][col * P::SW][c];
-      for (int i = 0; i < P::KH; i++)
-        for (int j = 0; j < P::KW; j++) {
-          const data_t v = line[(top + i) % P::KH][col * P::SW + j][c];
-          m = v > m ? v : m;
-        }
-      out.write(m);
-    }
+  static const int BEATS = P::C;
+  void beat(data_t line[P::KH + 1][P::WP][P::C], int top, int col, int c, hls::stream<data_t> &out) {
+    HILT_TRIP(compute);
+    data_t m = line[top % (P::KH + 1)][col * P::SW][c];
+    for (int i = 0; i < P::KH; i++)
+      for (int j = 0; j < P::KW; j++) {
+        HILT_HLS(UNROLL)
+        const data_t v = line[(top + i) % (P::KH + 1)][col * P::SW + j][c];
+        m = v > m ? v : m;
+      }
+    out.write(m);
   }
 };
 
@@ -279,7 +291,9 @@ void maxpool(hls::stream<data_t> &in, hls::stream<data_t> &out) {
 template <class P>
 struct AvgPixel {
   static const int CH_BANKS = 1;  // one channel a cycle, its KH x KW window from distinct banks
-  void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &out) {
+  static const int BEATS = P::C;
+  void beat(data_t line[P::KH + 1][P::WP][P::C], int top, int col, int c, hls::stream<data_t> &out) {
+    HILT_TRIP(compute);
     // the divisor follows ONNX: explicit padding counts when INCLUDE_PAD, the ceil overhang never does
     const int lo_r = P::INCLUDE_PAD ? 0 : P::PT, hi_r = P::INCLUDE_PAD ? P::PT + P::H + P::PB : P::PT + P::H;
     const int lo_c = P::INCLUDE_PAD ? 0 : P::PL, hi_c = P::INCLUDE_PAD ? P::PL + P::W + P::PR : P::PL + P::W;
@@ -288,14 +302,13 @@ struct AvgPixel {
     const int cols = (c0 + P::KW < hi_c ? c0 + P::KW : hi_c) - (c0 > lo_c ? c0 : lo_c);
     const acc_t count = (acc_t)rows * cols;
     const acc_t recip = (((acc_t)1 << 16) + count / 2) / count;  // a constant table in hardware
-    for (int c = 0; c < P::C; c++) {
-      HILT_HLS(PIPELINE II = 1)
-      HILT_TRIP(compute);
-      acc_t sum = 0;
-      for (int i = 0; i < P::KH; i++)
-        for (int j = 0; j < P::KW; j++) sum += line[(top + i) % P::KH][c0 + j][c];
-      out.write(requantize(sum * recip, 16, P::BITS));
-    }
+    acc_t sum = 0;
+    for (int i = 0; i < P::KH; i++)
+      for (int j = 0; j < P::KW; j++) {
+        HILT_HLS(UNROLL)
+        sum += line[(top + i) % (P::KH + 1)][c0 + j][c];
+      }
+    out.write(requantize(sum * recip, 16, P::BITS));
   }
 };
 

@@ -115,9 +115,18 @@ def unit_work(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pix
     return math.ceil(h * w / ppc_of(f)), ho * wo * n
 
 
+def unit_out(layer: Layer, unit: str) -> int:
+    """Values a unit writes onto its output stream per sample: the forward unit its output, the error unit
+    the error at its input, the gradient unit none (it accumulates in its memory)."""
+    return 0 if unit == "grad" else int(np.prod(layer.out_shape if unit == "fwd" else layer.in_shape))
+
+
 def unit_cycles(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pixel") -> int:
-    """Cycles per sample of a unit: its stream or its compute, whichever is longer (``unit_work``)."""
-    return max(unit_work(layer, f, unit, beat))
+    """Cycles per sample of a unit: its stream or its compute, whichever is longer (``unit_work``); with
+    one value per beat also at least one cycle per output value (the generated unit's output
+    serializer, however wide its PE)."""
+    cycles = max(unit_work(layer, f, unit, beat))
+    return max(cycles, unit_out(layer, unit)) if beat == "value" else cycles
 
 
 def fixed_cycles(layer: Layer, beat: str = "pixel") -> int:
