@@ -15,6 +15,7 @@ from hilt.codegen.csim import run, run_backward
 from hilt.dse import Space, load_board, search
 from hilt.dse.perf import plan_performance, unit_work
 from hilt.errors import HiltError
+from hilt.ir.graph import padded_hw
 from hilt.plan import HLS, MODEL, Folding, HardwarePlan, default_plan, make_plan
 from hilt.quant import quantize
 
@@ -69,8 +70,8 @@ def test_the_searched_plan_is_what_params_h_states(searched):
 
 
 def test_csim_loop_counts_equal_the_performance_model(searched, trained):
-    """Per sample, every forward and error unit's window/vector reads and MVAU fold steps in the C
-    simulation equal ``unit_work`` for the plan (one value per beat)."""
+    """Per sample, every forward and error unit's window generator steps (a dense unit's vector reads)
+    and MVAU fold steps in the C simulation equal ``unit_work`` for the plan (one value per beat)."""
     net, q, x, labels, *_ = searched
     plan, out = trained
     n = len(x)
@@ -80,7 +81,8 @@ def test_csim_loop_counts_equal_the_performance_model(searched, trained):
     checked = 0
     for layer in net.weighted_layers():
         stream, compute = unit_work(layer, plan.units()[(layer.name, "fwd")], "fwd", "value")
-        assert trips[(f"{layer.name}_p", "stream")] == n * stream, layer.name
+        generator = "slide" if layer.op == "conv" else "stream"  # a conv's generator steps, a dense unit's reads
+        assert trips[(f"{layer.name}_p", generator)] == n * stream, layer.name
         assert trips[(f"{layer.name}_p", "compute")] == n * compute, layer.name
         checked += 1
     trips.clear()
@@ -91,7 +93,7 @@ def test_csim_loop_counts_equal_the_performance_model(searched, trained):
         assert err.pe > 1 and err.simd > 1
         stream, compute = unit_work(layer, err, "err", "value")
         struct = f"{layer.name}_{'e' if layer.op == 'conv' else 't'}_p"
-        assert trips[(struct, "stream")] == n * stream, layer.name
+        assert trips[(struct, "slide" if layer.op == "conv" else "stream")] == n * stream, layer.name
         assert trips[(struct, "compute")] == n * compute, layer.name
         checked += 1
     assert checked == 5
@@ -125,7 +127,9 @@ def test_a_multi_pixel_window_generator_is_bit_exact_and_takes_ppc_values_a_cycl
     c1 = net.layers[0]
     stream, compute = unit_work(c1, plan.units()[("c1", "fwd")], "fwd", "value")
     assert stream < unit_work(c1, Folding(2, 9), "fwd", "value")[0]  # the model counts the faster generator
-    assert trips[("c1_p", "stream")] == len(x) * stream and trips[("c1_p", "compute")] == len(x) * compute
+    assert trips[("c1_p", "slide")] == len(x) * stream and trips[("c1_p", "compute")] == len(x) * compute
+    hp, wp = padded_hw(c1)
+    assert trips[("c1_p", "stream")] == len(x) * hp * -(-wp * c1.in_shape[0] // ppc)  # ppc positions a read
     err = golden.error_at_logits(q, ref[-1], labels)
     errors, grads = run_backward(tmp_path / "p", ref, err)
     bp = golden.backward(q, ref, err)

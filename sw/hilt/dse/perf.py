@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -99,20 +100,38 @@ def unit_work(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pix
     input vector arrives while it computes. With one value per beat (``beat="value"``, the generated HLS):
     a window generator takes one value per cycle over the padded input (``ppc`` values for the first
     stage's, ``ppc_choices``; the error unit over the zero-inserted error map), a dense unit reads its
-    input vector first."""
+    input vector first. The generated window generator reads the next row while it emits the windows of
+    the current output row: its count is ``generator_steps``, ``max(reads, beats)`` summed over rows."""
     n = fold(layer, f, unit)
     rows, cols = unit_matrix(layer, unit)
     if not op_of(layer).windowed:  # dense
         return (cols if beat == "value" else 0), n
     c, h, w = layer.in_shape
     o, ho, wo = layer.out_shape
-    if unit == "err":
-        kh, kw = layer.attrs["kernel"]
-        return ((h + kh - 1) * (w + kw - 1) * o if beat == "value" else ho * wo), h * w * n
-    if beat == "value":
+    kh, kw = layer.attrs["kernel"]
+    if unit == "err":  # a conv over the zero-inserted error map: o channels, stride 1, h x w outputs
+        hz, wz = h + kh - 1, w + kw - 1
+        return (generator_steps(hz, wz * o, kh, 1, h, w, o * kh * kw // f.simd) if beat == "value" else ho * wo), \
+            h * w * n
+    if beat == "value":  # the gradient unit's generator emits one window value a beat
         hp, wp = padded_hw(layer)
-        return hp * math.ceil(wp * c / ppc_of(f)), ho * wo * n
+        lanes = f.simd if unit == "fwd" else 1
+        return generator_steps(hp, math.ceil(wp * c / ppc_of(f)), kh, layer.attrs["stride"][0], ho, wo,
+                               c * kh * kw // lanes), ho * wo * n
     return math.ceil(h * w / ppc_of(f)), ho * wo * n
+
+
+@lru_cache(maxsize=None)
+def generator_steps(rows: int, groups: int, kh: int, sh: int, ho: int, wo: int, beats: int) -> int:
+    """Steps of the generated window generator (hw/hls/hilt/layers.h ``slide``), one a cycle: one loop per
+    padded input row and one more, each step reading a group of ``groups`` a row (one value, or ``ppc``)
+    and emitting one of the ``beats`` per output pixel of the output row whose ``kh`` rows are complete."""
+    total = 0
+    for r in range(rows + 1):
+        top = r - kh
+        emits = wo * beats if top >= 0 and top % sh == 0 and top // sh < ho else 0
+        total += max(groups if r < rows else 0, emits)
+    return total
 
 
 def unit_out(layer: Layer, unit: str) -> int:
@@ -137,9 +156,10 @@ def fixed_cycles(layer: Layer, beat: str = "pixel") -> int:
     c, h, w = layer.in_shape
     if beat == "pixel":
         return h * w
-    if op_of(layer).windowed:
+    if op_of(layer).windowed:  # the window generator, emitting a channel's window value a beat
         hp, wp = padded_hw(layer)
-        return hp * wp * c
+        _, ho, wo = layer.out_shape
+        return generator_steps(hp, wp * c, layer.attrs["kernel"][0], layer.attrs["stride"][0], ho, wo, c)
     return c * h * w
 
 
