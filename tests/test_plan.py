@@ -13,7 +13,8 @@ from hilt import golden
 from hilt.codegen import compile_project
 from hilt.codegen.csim import run, run_backward
 from hilt.dse import Space, load_board, search
-from hilt.dse.perf import plan_performance, unit_work
+from hilt.codegen.reachable import reachable
+from hilt.dse.perf import plan_performance, stages, unit_work
 from hilt.errors import HiltError
 from hilt.ir.graph import padded_hw
 from hilt.plan import HLS, MODEL, Folding, HardwarePlan, default_plan, make_plan
@@ -147,3 +148,25 @@ def test_compile_refuses_ppc_where_the_window_generator_cannot_take_it(searched,
     with pytest.raises(HiltError, match="c2.fwd: ppc=2"):
         compile_project(q, tmp_path / "m", plan=plan)
     assert not (tmp_path / "m").exists()
+
+
+def test_every_stage_reaches_the_cycles_the_performance_model_predicts(searched, trained):
+    """Per stage of the folded training plan, the generated loops' iterations at II = 1 (the counting
+    C-sim, combined as its processes run: ``codegen.reachable``) equal the performance model's cycles
+    (``perf.stages``, value beats): forward, error and gradient units, and the pool."""
+    net, q, x, labels, *_ = searched
+    plan, out = trained
+    x_int = golden.quantize_input(q, x[:1])
+    ref = golden.run(q, x_int)
+    fwd, bwd = {}, {}
+    run(out, x_int, "train_forward", trips=fwd)
+    run_backward(out, ref, golden.error_at_logits(q, ref[-1], labels[:1]), trips=bwd)
+    checked = set()
+    for st in stages(net, plan.units(), plan.mode, plan.deferred(), "value"):
+        cycles, how = reachable(net, st, fwd, bwd)
+        if cycles is None:  # the loss (on the host) and the pool's backward (not pipelined)
+            assert st.unit in ("loss", "maxpool_bwd"), st
+            continue
+        assert cycles == st.cycles, (st, how)
+        checked.add(st.unit)
+    assert checked == {"fwd", "err", "grad", "maxpool"}
