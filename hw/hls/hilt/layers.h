@@ -12,8 +12,10 @@
 #include "stream.h"
 
 // HILT_TRIP(kind) marks one iteration of a pipelined loop (one cycle at II = 1) of the layer struct P:
-// `stream` where a window generator or vector reader takes a value, `compute` where an MVAU takes one
-// fold step. Empty for synthesis; the C simulation can count them to check the performance model.
+// `slide` a window generator's step, `stream` where it or a vector reader takes a value (or ppc),
+// `window` a window beat emitted, `compute` an MVAU's fold step, `out` an output value serialized,
+// `grad` a gradient unit's (o, k) step. Empty for synthesis; the C simulation counts them to check the
+// performance model (hilt.codegen.reachable).
 #ifndef HILT_TRIP
 #define HILT_TRIP(kind)
 #endif
