@@ -70,10 +70,8 @@ def small_q(lenet5_net):
 
 
 def test_qmodel_file_is_compact_and_numpy_only(tmp_path, small_q):
-    from hilt.build.overlay import write_qmodel
-
     path = tmp_path / "m.qmodel.npz"
-    write_qmodel(small_q, path)
+    small_q.save(path, floats=False)  # the overlay's form
     with np.load(path) as z:
         assert "__onnx__" not in z.files
         weights = [k for k in z.files if k.endswith("/weight")]
@@ -82,12 +80,12 @@ def test_qmodel_file_is_compact_and_numpy_only(tmp_path, small_q):
     assert path.stat().st_size < 2 * n_weights + 20_000  # int8 weights, not int32 words or float copies
     # read back in a process where onnx (and the rest of hilt's stages) cannot be imported
     code = ("import sys; sys.modules['onnx'] = None; sys.modules['hilt.frontend'] = None\n"
-            "from hilt.build.overlay import read_qmodel\n"
+            "from hilt.quant.qfile import read_qmodel\n"
             f"h, a = read_qmodel({str(path)!r})\n"
             "print(h['name'], h['bits'], len(a), int(sum(x['weight'].size for x in a if 'weight' in x)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["lenet5", "8", str(len(small_q.layers)), str(n_weights)]
-    from hilt.build.overlay import read_qmodel
+    from hilt.quant.qfile import read_qmodel
 
     header, arrays = read_qmodel(path)
     for ql, got, h in zip(small_q.layers, arrays, header["layers"]):
@@ -357,20 +355,19 @@ def test_virtual_chip_takes_f_safe_from_the_overlay(tmp_path):
 
 
 def test_qmodel_file_rebuilds_the_model_without_onnx(tmp_path, small_q):
-    """load_qmodel gives a QModel whose golden forward equals the original's, in a process without onnx."""
+    """The compact file gives a QModel whose golden forward equals the original's, in a process without onnx."""
     from hilt import golden
-    from hilt.build.overlay import write_qmodel
 
     path = tmp_path / "m.qmodel.npz"
-    write_qmodel(small_q, path)
+    small_q.save(path, floats=False)
     x = golden.quantize_input(small_q, np.random.default_rng(1).normal(size=(4, 1, 28, 28)).astype(np.float32))
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "want.npy", golden.run(small_q, x)[-1])
     code = ("import sys; sys.modules['onnx'] = None; sys.modules['onnxruntime'] = None\n"
             "import numpy as np\n"
             "from hilt import golden\n"
-            "from hilt.build.overlay import load_qmodel\n"
-            f"q = load_qmodel({str(path)!r})\n"
+            "from hilt.quant import QModel\n"
+            f"q = QModel.load({str(path)!r})\n"
             f"got = golden.run(q, np.load({str(tmp_path / 'x.npy')!r}))[-1]\n"
             f"print(bool(np.array_equal(got, np.load({str(tmp_path / 'want.npy')!r}))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

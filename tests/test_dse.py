@@ -424,6 +424,21 @@ def test_cli_json_is_accepted_as_a_folding_file(tmp_path, capsys):
     assert not list(tmp_path.glob(".*.part"))
 
 
+def test_cli_coefficients_file_changes_the_lut_estimate(tmp_path, capsys):
+    """--coefficients (as `hilt rtlsynth --refit` writes it) replaces the LUT/FF coefficients; a bad file is
+    one error line."""
+    args = ("dse", "lenet5", "--board", "zcu104", "--freq", "200", "--target-fps", "1000")
+    assert cli(capsys, *args, "--json", tmp_path / "a.json")[0] == 0
+    (tmp_path / "c.json").write_text(json.dumps({"lut_per_lane": 1000.0, "lut_per_unit": 0}))
+    assert cli(capsys, *args, "--coefficients", tmp_path / "c.json", "--json", tmp_path / "b.json")[0] == 0
+    a, b = (json.loads((tmp_path / n).read_text())["chosen"] for n in ("a.json", "b.json"))
+    assert b["lut"] > a["lut"]  # at least five lanes at 1,000 LUTs each
+    (tmp_path / "c.json").write_text(json.dumps({"lut_per_lane": -1}))
+    assert_one_error_line(*cli(capsys, *args, "--coefficients", tmp_path / "c.json")[::2], "lut_per_lane")
+    (tmp_path / "c.json").write_text(json.dumps({"shell": 1}))
+    assert_one_error_line(*cli(capsys, *args, "--coefficients", tmp_path / "c.json")[::2], "shell")
+
+
 def test_cli_is_deterministic(tmp_path, capsys):
     for name in ("a.json", "b.json"):
         assert cli(capsys, "dse", "svhn", "--board", "zynq7100", "--freq", "150", "--mode", "train", "--target", "model",

@@ -37,8 +37,10 @@ def test_compile_sequential_writes_compact_project(capsys, tmp_path):
     assert code == 0 and "layer-sequential engine" in out
     program = json.loads((tmp_path / "p" / "program.json").read_text())
     assert program["engine"] == "sequential" and program["count"] == 7  # conv+relu x2, pool x2, dense+relu x2, dense
-    header, arrays = load_compact(tmp_path / "p" / "model.npz")
-    assert arrays["0/weight"].dtype == np.int8 and header["layers"][0]["op"] == "conv"
+    header, arrays = load_compact(tmp_path / "p" / "model.npz")  # the one quantized-model file, compact
+    assert header["format"] == "hilt.qmodel" and not header["floats"] and header["layers"][0]["op"] == "conv"
+    with np.load(tmp_path / "p" / "model.npz") as z:
+        assert z["0/weight"].dtype == np.int8 and np.array_equal(z["0/weight"], arrays[0]["weight"])
     assert (tmp_path / "p" / "ddr.bin").stat().st_size == program["activations"][0]
 
 

@@ -80,9 +80,11 @@ def test_the_generated_depths_are_in_the_manifest_and_the_code(small):
     for t, depth in enumerate(manifest["fifo_depths"]["forward"]["taps"]):
         assert f"HILT_STREAM(act_t, tap{t}, {depth});" in top  # the activation's width (8 bits here)
     backward = manifest["fifo_depths"]["backward"]
-    assert backward["tx0"] == sizes[0] and backward["ty2"] == sizes[2] and backward["tx2"] == sizes[2]
-    for name, depth in backward.items():
-        assert f"HILT_STREAM({'err_t' if name.startswith('eo') else 'data_t'}, {name}, {depth});" in top
+    assert backward["tx0"] == sizes[0] and backward["ty2"] == sizes[2]
+    # the max-pool (p1: tap 2) and the dense layer (d: tap 4) read their whole input into a buffer of their own
+    assert backward["tx2"] == 2 and backward["tx4"] == 2
+    for name, depth in backward.items():  # taps at the activation's width, errors at 16 bits
+        assert f"HILT_STREAM({'err_t' if name.startswith('eo') else 'act_t'}, {name}, {depth});" in top
 
 
 def test_lowering_a_tap_fifo_below_its_computed_depth_deadlocks_naming_it(tmp_path, small):
@@ -177,20 +179,48 @@ def test_csynth_tcl_takes_paths_from_its_own_folder(small, tmp_path):
     assert len(adds) == 2 and all(here in c and "-DHILT_VENDOR_HEADERS" in c and "-csimflags" in c for c in adds)
 
 
-def test_cifar10_streaming_design_refused_on_zcu104_with_its_reason(capsys):
-    """The CIFAR-10 net's on-chip weights do not fit the ZCU104 as the generator builds them (fc1 alone is too
-    big), so there is no DSE folding to simulate: the search says so in one line, naming the layer."""
+def test_cifar10_training_design_refused_on_zcu104_with_its_reason(capsys):
+    """The CIFAR-10 net's training pipeline does not fit the ZCU104 as the generator builds it (docs/hls.md,
+    the memory plan): the search says so in one line, naming the resource and the layer."""
     from hilt.cli import main
 
-    assert main(["dse", "cifar10", "--board", "zcu104", "--freq", "200"]) == 2
+    assert main(["dse", "cifar10", "--board", "zcu104", "--freq", "200", "--mode", "train"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "does not fit ZCU104" in err[0] and "fc1" in err[0]
+    assert len(err) == 1 and "does not fit ZCU104" in err[0] and "bram18" in err[0]
 
 
 @pytest.mark.heavy
-@pytest.mark.parametrize("name, which", [("svhn", "dse"), ("svhn", "1x1"), ("cifar10", "1x1")])
+def test_cifar10_forward_pipeline_at_the_zcu104_plan_every_mode(tmp_path):
+    """What `hilt compile cifar10 --board zcu104` generates: the DSE's forward-only plan (fc1's weights in URAM),
+    bit-exact in infer, train-forward and load-weights-then-infer; backward answers unsupported."""
+    from hilt import zoo
+    from hilt.dse import Space, search
+    from hilt.dse.boards import load_board
+    from hilt.plan import HLS
+
+    rng = np.random.default_rng(11)
+    net = zoo.network("cifar10", seed=2)
+    x = rng.random((2, *net.input_shape), dtype=np.float32)
+    labels = rng.integers(0, 10, len(x))
+    q = quantize(net, x, bits=8, labels=labels)
+    board = load_board("zcu104")
+    plan = search(Space(net, board, 200, "infer", 8, target=HLS), 0.8).chosen.plan
+    manifest = compile_project(q, tmp_path / "p", board, plan=plan, cap=0.8)
+    assert manifest["memory"]["fits"] and manifest["plan"]["layers"][11]["units"]["fwd"]["storage"] == "uram"
+    x_int = golden.quantize_input(q, x)
+    ref = golden.run(q, x_int)
+    for a, b in zip(run(tmp_path / "p", x_int, "train_forward"), ref):
+        assert np.array_equal(a, b)
+    assert np.array_equal(run(tmp_path / "p", x_int, "infer")[0], ref[-1])  # after MODE_LOAD_WEIGHTS (no init header)
+    assert execute(tmp_path / "p", "backward", 2, [])[1] == interface.Status.UNSUPPORTED_MODE
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("name, which", [("svhn", "dse"), ("svhn", "1x1"), ("cifar10", "1x1"), ("svhn", "plan"),
+                                         ("lenet5", "plan")])
 def test_bp_paper_nets_bounded_csim_at_the_dse_folding_and_unfolded(tmp_path, name, which):
-    """With tests/test_codegen.py's convs at 2 x 3: the DSE's chosen folding and no folding, every mode."""
+    """With tests/test_codegen.py's convs at 2 x 3: the DSE's chosen (inference) folding, no folding, and the
+    ZCU104 training plan `hilt compile` uses (URAM, deferred dense gradients), every mode."""
     from hilt import zoo
     from hilt.cli import main
     from hilt.ir.folding import load_folding
@@ -200,12 +230,19 @@ def test_bp_paper_nets_bounded_csim_at_the_dse_folding_and_unfolded(tmp_path, na
     x = rng.random((2, *net.input_shape), dtype=np.float32)
     labels = rng.integers(0, 10, len(x))
     q = quantize(net, x, bits=8, labels=labels)
-    folding = {}
+    folding, plan = {}, None
+    if which == "plan":
+        from hilt.dse import Space, search
+        from hilt.dse.boards import load_board
+        from hilt.plan import HLS
+
+        plan = search(Space(net, load_board("zcu104"), 200, "train", 8, target=HLS), 0.8).chosen.plan
+        assert "uram" in {u.storage for lp in plan.layers for u in lp.units}
     if which == "dse":
         assert main(["dse", name, "--board", "zcu104", "--freq", "200", "--json", str(tmp_path / "d.json")]) == 0
         folding = load_folding(tmp_path / "d.json", net)
         assert any(f.pe > 1 or f.simd > 1 for f in folding.values())
-    compile_project(q, tmp_path / "p", folding=folding)
+    compile_project(q, tmp_path / "p", folding=folding, plan=plan)
     x_int = golden.quantize_input(q, x)
     ref = golden.run(q, x_int)
     for a, b in zip(run(tmp_path / "p", x_int, "train_forward"), ref):

@@ -488,9 +488,9 @@ def test_quantized_file_with_tampered_header_refused(tmp_path, trained_q):
     trained_q.save(q)
     with np.load(q) as z:
         arrays = {k: z[k] for k in z.files}
-    header = json.loads(bytes(arrays["__header__"]).decode())
+    header = json.loads(bytes(arrays["header"]).decode())
     header["layers"][0]["shift"] = 10**9
-    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
     np.savez(open(q, "wb"), **arrays)
     x = tmp_path / "x.npy"
     np.save(x, np.zeros((1, 1, 28, 28), np.float32))

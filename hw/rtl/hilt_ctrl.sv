@@ -62,8 +62,8 @@ module hilt_ctrl #(
   wire do_read = arvalid && arready;
 
   function automatic logic [31:0] merge(input logic [31:0] old, input logic [31:0] data, input logic [3:0] strb);
-    for (int b = 0; b < 4; b++) if (strb[b]) old[b*8+:8] = data[b*8+:8];
-    return old;
+    merge = old;  // assigned to the function name, not returned: Yosys 0.23 reads no `return`
+    for (int b = 0; b < 4; b++) if (strb[b]) merge[b*8+:8] = data[b*8+:8];
   endfunction
 
   always_ff @(posedge clk) begin

@@ -1,7 +1,11 @@
 """The board tests run in .venv-board (numpy 1.x and a pinned pynq: `make board-env`); the main environment
-(numpy 2, no pynq) leaves this folder to that run (`make test` runs both)."""
+(numpy 2, no pynq) leaves this folder to that run (`make test` runs both). A part of them runs again on the
+PYNQ images' Python 3.10 and numpy 1.21 (`make board-test-py310`), where onnx is not installed: the model
+then comes from the file ``HILT_BOARD_QMODEL`` names, written by ``fixture_model.py`` in the main environment."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -11,15 +15,20 @@ pynq = pytest.importorskip("pynq", reason="board tests run in .venv-board (make 
 
 @pytest.fixture(scope="session")
 def small_q():
-    """LeNet-5 with its seeded initial weights, quantized on seeded images: board tests need the
-    arithmetic, not accuracy (no training here: it would dominate the run)."""
-    from hilt import zoo
-    from hilt.frontend import import_onnx
-    from hilt.quant import quantize
+    """LeNet-5 with seeded weights, quantized on seeded images (fixture_model.small_model)."""
+    path = os.environ.get("HILT_BOARD_QMODEL")
+    if path:
+        from hilt.quant import QModel
 
-    net = import_onnx(zoo.build("lenet5", seed=0))
-    x = np.random.default_rng(0).random((64, 1, 28, 28), dtype=np.float32)
-    return quantize(net, x)
+        return QModel.load(path)
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        pytest.fail("no onnx here: set HILT_BOARD_QMODEL to a file from tests/board/fixture_model.py "
+                    "(`make board-test-py310` does)")
+    from fixture_model import small_model
+
+    return small_model()
 
 
 @pytest.fixture(scope="session")

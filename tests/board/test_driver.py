@@ -180,3 +180,24 @@ def test_pynq_finds_the_simulated_board_by_itself(tmp_path):
                          env={**os.environ, "HILT_SIMBOARD": "1"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["SimBoard", "True"]
+
+
+def test_pl_clock_frequency_pynq_4_leaves_empty_on_zynq7_comes_from_the_hwh(small_q, tmp_path):
+    """pynq 4.0 reads a Zynq-7000 PL clock's frequency under the UltraScale+ parameter name, finds none, and its
+    download divides by None: the driver fills it from the .hwh's PCW_ACT_FPGA<i>_PERIPHERAL_FREQMHZ."""
+    from types import SimpleNamespace
+
+    from hilt.board import pynqcompat
+    from hilt.board.design import write_overlay
+    from hilt.board.overlay import open_overlay
+
+    folder = open_overlay(write_overlay(small_q, tmp_path / "z7", board="pynq-z2", freq_mhz=100.0))
+    assert pynqcompat.zynq7_pl_clock_mhz(folder.hwh) == {0: 100.0, 1: 10.0, 2: 10.0, 3: 10.0}
+    pynq4 = SimpleNamespace(clock_dict={0: {"enable": 1, "frequency": None}, 1: {"enable": 0, "frequency": None}})
+    assert pynqcompat.fill_pl_clock_frequencies(pynq4, folder.hwh) == [0]
+    assert pynq4.clock_dict == {0: {"enable": 1, "frequency": 100.0}, 1: {"enable": 0, "frequency": None}}
+    pynq3 = SimpleNamespace(clock_dict={0: {"enable": 1, "divisor0": 5, "divisor1": 2}})  # no frequency entry
+    assert pynqcompat.fill_pl_clock_frequencies(pynq3, folder.hwh) == []
+    zu = open_overlay(write_overlay(small_q, tmp_path / "zu", board="zcu104", freq_mhz=100.0))
+    with pytest.raises(HiltError, match="no frequency recorded for PL clock"):
+        pynqcompat.fill_pl_clock_frequencies(SimpleNamespace(clock_dict={0: {"enable": 1, "frequency": None}}), zu.hwh)

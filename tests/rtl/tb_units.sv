@@ -1,6 +1,7 @@
 // tb_units: one Verilator build that holds every kernel unit the unit bench checks (test_units.py):
 // requantizers at shifts -3, 0, 1, 5, 12 and 35 (and a fused-ReLU one at 5), a skid buffer, a max pool
-// with trailing rows/columns, a strided padded conv MVU and a dense MVU with a negative shift.
+// with trailing rows/columns, a strided padded conv MVU, a two-pixels-per-beat conv MVU with asymmetric
+// stride and padding, and a dense MVU with a negative shift.
 module tb_units (
     input  logic          clk,
     input  logic          rst_n,
@@ -30,6 +31,18 @@ module tb_units (
     input  logic          cv_b_we,
     input  logic [ 1:0]   cv_b_addr,
     input  logic [31:0]   cv_b_data,
+    input  logic          cw_s_valid,
+    output logic          cw_s_ready,
+    input  logic [31:0]   cw_s_data,
+    output logic          cw_m_valid,
+    input  logic          cw_m_ready,
+    output logic [23:0]   cw_m_data,
+    input  logic          cw_w_we,
+    input  logic [ 5:0]   cw_w_addr,
+    input  logic [ 7:0]   cw_w_data,
+    input  logic          cw_b_we,
+    input  logic [ 1:0]   cw_b_addr,
+    input  logic [31:0]   cw_b_data,
     input  logic          dn_s_valid,
     output logic          dn_s_ready,
     input  logic [31:0]   dn_s_data,
@@ -65,6 +78,14 @@ module tb_units (
       .clk(clk), .rst_n(rst_n), .s_valid(cv_s_valid), .s_ready(cv_s_ready), .s_data(cv_s_data),
       .m_valid(cv_m_valid), .m_ready(cv_m_ready), .m_data(cv_m_data), .w_we(cv_w_we), .w_addr(cv_w_addr),
       .w_data(cv_w_data), .b_we(cv_b_we), .b_addr(cv_b_addr), .b_data(cv_b_data));
+
+  // 2 x 7 x 6 input, two pixels per beat, 3 x 2 kernel, stride 1 x 2, padding top 2 / bottom 1 -> 3 x 8 x 3;
+  // the line buffer's 6 rows wrap inside each sample
+  hilt_mvu #(.C(2), .H(7), .W(6), .KH(3), .KW(2), .SH(1), .SW(2), .PT(2), .PL(0), .HO(8), .WO(3), .O(3),
+             .PE(1), .SIMD(2), .SHIFT(4), .IN_LANES(4)) u_conv_wide (
+      .clk(clk), .rst_n(rst_n), .s_valid(cw_s_valid), .s_ready(cw_s_ready), .s_data(cw_s_data),
+      .m_valid(cw_m_valid), .m_ready(cw_m_ready), .m_data(cw_m_data), .w_we(cw_w_we), .w_addr(cw_w_addr),
+      .w_data(cw_w_data), .b_we(cw_b_we), .b_addr(cw_b_addr), .b_data(cw_b_data));
 
   // dense 12 -> 5, all outputs in parallel, 4 inputs per cycle, shift -1; 4 inputs per beat
   hilt_mvu #(.C(12), .O(5), .PE(5), .SIMD(4), .SHIFT(-1), .IN_LANES(4)) u_dense (

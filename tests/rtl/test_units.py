@@ -20,7 +20,8 @@ def units_build():
 
 
 @pytest.mark.parametrize("case", ["requant_matches_golden", "skid_keeps_order_under_backpressure",
-                                  "maxpool_matches_golden", "conv_mvu_matches_golden", "dense_mvu_matches_golden"])
+                                  "maxpool_matches_golden", "conv_mvu_matches_golden",
+                                  "conv_mvu_two_pixels_per_beat_matches_golden", "dense_mvu_matches_golden"])
 def test_unit(units_build, case):
     result = sim.run(units_build, "tb_units", "units_bench", {}, testcase=case)
     assert result["passed"], result["log"][-4000:]

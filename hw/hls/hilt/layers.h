@@ -20,6 +20,14 @@
 #define HILT_TRIP(kind)
 #endif
 
+// HILT_ARRAY(var) follows every memory a kernel of layer struct P declares (HILT_ARRAY_STATIC(var): the top's
+// file-scope memories): empty for synthesis; the C simulation's census (codegen/census.h) records each
+// array's elements and element width, which tests compare with the memory plan (hilt.plan.memory).
+#ifndef HILT_ARRAY
+#define HILT_ARRAY(var)
+#define HILT_ARRAY_STATIC(var)
+#endif
+
 namespace hilt {
 
 /// The line buffer's banks (factors of cyclic partitions; docs/hls.md: folding): columns X, channels CH.
@@ -56,6 +64,7 @@ void slide(hls::stream<In> &in, hls::stream<data_t> &out, data_t fill, Op &op) {
   static_assert((P::W * P::C) % PPC == 0, "PPC must divide an image row's values (beats never straddle rows)");
   static_assert(banks::X >= P::KW && banks::X >= PPC && banks::CH >= 1, "the line buffer's banks");
   data_t line[P::KH + 1][P::WP][P::C];
+  HILT_ARRAY(line);
   HILT_HLS(ARRAY_PARTITION variable = line complete dim = 1)
   HILT_HLS(ARRAY_PARTITION variable = line cyclic factor = banks::X dim = 2)
   HILT_HLS(ARRAY_PARTITION variable = line cyclic factor = banks::CH dim = 3)
@@ -124,28 +133,37 @@ struct window_banks {
 /// \tparam P the layer's config struct (params.h), folding PE x SIMD from the hardware plan
 /// \tparam W the weight word (wgt_t)
 /// \tparam N input vectors per sample (output pixels; 1 for a dense layer)
-template <class P, class W, int N>
-void mvau(hls::stream<vec<P::SIMD> > &x, const W weight[P::O][P::K], const acc_t bias[P::O],
-          hls::stream<vec<P::PE> > &out) {
+/// \tparam TIED the weights are the forward matrix read transposed (a dense layer's error unit: M is
+///               W[K][O], no bias); else M is W[O][K]
+template <class P, int N, bool TIED, class M>
+void mvau(hls::stream<vec<P::SIMD> > &in, M weight, const acc_t *bias, hls::stream<vec<P::PE> > &out) {
   typedef int_t<P::ACC_BITS> accum_t;
   const int KT = P::K / P::SIMD, TILES = P::O / P::PE, PER_GROUP = P::O / P::G;
   for (int n = 0; n < N; n++) {
-    vec<P::SIMD> held[P::G * KT];  // the vector, kept for the group's later tiles: one beat in, one out a step
+    data_t x[P::G * P::K];  // the vector, kept for the group's later tiles: SIMD values in, SIMD out a step
+    HILT_ARRAY(x);
+    HILT_HLS(ARRAY_PARTITION variable = x cyclic factor = P::SIMD dim = 1)
     accum_t acc[P::PE];
     HILT_HLS(ARRAY_PARTITION variable = acc complete)
     int ot = 0, kt = 0;
     for (int f = 0; f < TILES * KT; f++) {
       HILT_HLS(PIPELINE II = 1)
       HILT_TRIP(compute);
-      const int o0 = ot * P::PE, slot = (o0 / PER_GROUP) * KT + kt;
-      if (o0 % PER_GROUP == 0) held[slot] = x.read();
-      const vec<P::SIMD> xs = held[slot];
-      for (int p = 0; p < P::PE; p++) {
-        HILT_HLS(UNROLL)
-        accum_t a = kt == 0 ? accum_t(bias[o0 + p]) : acc[p];
+      const int o0 = ot * P::PE, base = (o0 / PER_GROUP) * P::K + kt * P::SIMD;
+      if (o0 % PER_GROUP == 0) {
+        const vec<P::SIMD> v = in.read();
         for (int s = 0; s < P::SIMD; s++) {
           HILT_HLS(UNROLL)
-          a += (acc_t)weight[o0 + p][kt * P::SIMD + s] * (acc_t)xs.v[s];
+          x[base + s] = v.v[s];
+        }
+      }
+      for (int p = 0; p < P::PE; p++) {
+        HILT_HLS(UNROLL)
+        accum_t a = kt == 0 ? accum_t(TIED ? 0 : bias[o0 + p]) : acc[p];
+        for (int s = 0; s < P::SIMD; s++) {
+          HILT_HLS(UNROLL)
+          const int k = kt * P::SIMD + s;
+          a += (TIED ? (acc_t)weight[k][o0 + p] : (acc_t)weight[o0 + p][k]) * (acc_t)x[base + s];
         }
         acc[p] = a;
       }
@@ -219,15 +237,15 @@ void conv(hls::stream<In> &in, hls::stream<data_t> &out, const W weight[P::O][P:
   HILT_STREAM(vec<P::SIMD>, win, 2);
   HILT_STREAM(vec<P::PE>, y, 2);
   HILT_PROCESS(windows<P, P::SIMD>(in, win));
-  HILT_PROCESS(mvau<P, W, P::HO * P::WO>(win, weight, bias, y));
+  HILT_PROCESS(mvau<P, P::HO * P::WO, false>(win, weight, bias, y));
   HILT_PROCESS(serialize<P, P::PE, P::HO * P::WO * P::O>(y, out));
   HILT_DATAFLOW_END()
 }
 
 /// A dense layer's input vector as K / LANES beats of LANES values (the MVAU's SIMD, or 1 for the
-/// gradient unit), read one value a cycle.
-template <class P, int LANES>
-void gather(hls::stream<data_t> &in, hls::stream<vec<LANES> > &x) {
+/// gradient unit), read one value a cycle (T: the input FIFO's element).
+template <class P, int LANES, class T>
+void gather(hls::stream<T> &in, hls::stream<vec<LANES> > &x) {
   vec<LANES> v = vec<LANES>();
   for (int i = 0; i < P::K; i++) {
     HILT_HLS(PIPELINE II = 1)
@@ -248,7 +266,7 @@ void dense(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::
   HILT_STREAM(vec<P::SIMD>, x, 2);
   HILT_STREAM(vec<P::PE>, y, 2);
   HILT_PROCESS(gather<P, P::SIMD>(in, x));
-  HILT_PROCESS(mvau<P, W, 1>(x, weight, bias, y));
+  HILT_PROCESS(mvau<P, 1, false>(x, weight, bias, y));
   HILT_PROCESS(serialize<P, P::PE, P::O>(y, out));
   HILT_DATAFLOW_END()
 }
@@ -331,6 +349,7 @@ template <class P>
 void lrn(hls::stream<data_t> &in, hls::stream<data_t> &out, const data_t lut[P::LUT_SIZE]) {
   for (int px = 0; px < P::H * P::W; px++) {
     data_t x[P::C];
+    HILT_ARRAY(x);
     HILT_HLS(ARRAY_PARTITION variable = x complete dim = 1)  // BEFORE + AFTER + 1 neighbours a cycle
     for (int c = 0; c < P::C; c++) {
       HILT_HLS(PIPELINE II = 1)

@@ -39,8 +39,11 @@ PS = {
               "hp": "S_AXI_HP0", "arch": "zynq",
               "parameters": [(f"PCW_FPGA_FCLK{i}_ENABLE", "1" if i == 0 else "0") for i in range(4)] +
                             [(f"PCW_FCLK{i}_PERIPHERAL_DIVISOR{j}", d) for i in range(4) for j, d in enumerate("52")] +
-                            [("PCW_FCLK0_PERIPHERAL_CLKSRC", "IO PLL"), ("PCW_FPGA0_PERIPHERAL_FREQMHZ", "100"),
-                             ("PCW_ACT_FPGA0_PERIPHERAL_FREQMHZ", "100.000000"),
+                            # Vivado writes every FCLK's source and achieved frequency (pynq 4.0 reads all four)
+                            [(f"PCW_FCLK{i}_PERIPHERAL_CLKSRC", "IO PLL") for i in range(4)] +
+                            [(f"PCW_ACT_FPGA{i}_PERIPHERAL_FREQMHZ", "100.000000" if i == 0 else "10.000000")
+                             for i in range(4)] +
+                            [("PCW_FPGA0_PERIPHERAL_FREQMHZ", "100"),
                              ("PCW_USE_S_AXI_HP0", "1"), ("PCW_S_AXI_HP0_DATA_WIDTH", "64")]},
     "zynqmp": {"instance": "zynq_ps", "modtype": "zynq_ultra_ps_e", "version": "3.4",
                "vlnv": "xilinx.com:ip:zynq_ultra_ps_e:3.4", "fclk": "pl_clk0", "master": "M_AXI_HPM0_FPD",
@@ -48,9 +51,10 @@ PS = {
                "parameters": [(f"PSU__FPGA_PL{i}_ENABLE", "1" if i == 0 else "0") for i in range(4)] +
                              [(f"PSU__CRL_APB__PL{i}_REF_CTRL__DIVISOR{j}", d) for i in range(4)
                               for j, d in enumerate(("15", "1"))] +
-                             [("PSU__CRL_APB__PL0_REF_CTRL__SRCSEL", "IOPLL"),
-                              ("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "100"),
-                              ("PSU__CRL_APB__PL0_REF_CTRL__ACT_FREQMHZ", "99.999001"),
+                             [(f"PSU__CRL_APB__PL{i}_REF_CTRL__SRCSEL", "IOPLL") for i in range(4)] +
+                             [(f"PSU__CRL_APB__PL{i}_REF_CTRL__ACT_FREQMHZ", "99.999001" if i == 0 else "10.000000")
+                              for i in range(4)] +
+                             [("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "100"),
                               ("PSU__USE__S_AXI_GP2", "1"), ("PSU__SAXIGP2__DATA_WIDTH", "128")]},
 }
 
@@ -194,7 +198,7 @@ def write_overlay(q: QModel, out_dir: str | Path, board: str = "pynq-z2", freq_m
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    q.save(tmp / manifest["qmodel"])
+    q.save(tmp / manifest["qmodel"], floats=False)  # as the build flow writes it: no float weights
     (tmp / manifest["hwh"]).write_text(hwh_text(manifest))
     (tmp / manifest["bitstream"]).write_bytes(BIT_PLACEHOLDER)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -26,7 +26,7 @@ import numpy as np
 from ..accel import interface as itf
 from ..accel.base import Accelerator, AcceleratorHang, ForwardResult
 from ..errors import HiltError
-from . import clocking, streams
+from . import clocking, pynqcompat, streams
 from .overlay import open_overlay
 
 DMA_SR = {"MM2S": 0x04, "S2MM": 0x34}
@@ -85,6 +85,7 @@ class Board(Accelerator):
     def download(self) -> None:
         """Configure the fabric, then re-apply the chosen clock (``Overlay.download()`` resets the PS clocks
         to the .hwh's and the wizard to the bitstream's own frequency)."""
+        pynqcompat.fill_pl_clock_frequencies(self.overlay, self.folder.hwh)  # pynq 4.0 on Zynq-7000
         self.overlay.download()
         ov = self.folder
         self.ip = getattr(self.overlay, ov.ip_name("accel"))

@@ -416,6 +416,11 @@ class SimBoard(pynq.Device):
         self._boot_ps()
 
     # -- bus
+    @property
+    def arch(self) -> str:
+        """The CPU, as pynq >= 3.1's ``Clocks`` asks the device for it (3.0.1 reads ``pynq.ps.CPU_ARCH``)."""
+        return CPU_ARCH[self.family]
+
     def _boot_ps(self) -> None:
         keys = ("zynq7",) if self.family == "zynq7" else ("zynqmp_crl", "zynqmp_crf")
         self.ps_windows = []
@@ -535,8 +540,7 @@ class SimBoard(pynq.Device):
         arch = CPU_ARCH[family]
         if pynq.ps.CPU_ARCH != arch:
             pynq.ps.CPU_ARCH = arch
-            if hasattr(pynq.ps.Clocks, "_real_instance"):
-                del pynq.ps.Clocks._real_instance  # a Clocks of the other family's registers
+            _forget_clocks()  # a Clocks of the other family's registers
 
     # -- clocks
     def fclk0_mhz(self) -> float:
@@ -578,9 +582,19 @@ class PSRegisters(RegisterFile):
         self.board.write_ps_clock()
 
 
+def _forget_clocks() -> None:
+    """pynq keeps one ``Clocks`` per process, its MMIO bound to the device active when it was made (pynq >= 3.1
+    also keeps that device in ``Clocks.device``)."""
+    if hasattr(pynq.ps.Clocks, "_real_instance"):
+        del pynq.ps.Clocks._real_instance
+    if getattr(pynq.ps.Clocks, "device", None) is not None:
+        pynq.ps.Clocks.device = None
+
+
 def install(chip: Chip | None = None, faults: FaultConfig | None = None, family: str = "zynq7") -> SimBoard:
     """Make a simulated board pynq's active device (a new die when ``chip`` differs) and return it."""
     board = SimBoard(chip, faults, family)
+    _forget_clocks()  # a Clocks of the previous board's PS registers
     board._select_family(family)  # Overlay.download() sets the PS clocks before it downloads
     SimBoard._installed[:] = [board]
     if hasattr(pynq.Device, "_devices"):

@@ -29,7 +29,7 @@ import jinja2
 
 from ..errors import HiltError
 from . import blockdesign, kinds, vendor
-from .overlay import manifest, write_qmodel
+from .overlay import manifest
 from .plan import make_plan
 from .timing import parse_timing_summary
 
@@ -242,7 +242,7 @@ class Build:
         tmp.mkdir()
         shutil.copyfile(bit, tmp / man["bitstream"])
         shutil.copyfile(hwh, tmp / man["hwh"])
-        write_qmodel(q, tmp / man["qmodel"])
+        q.save(tmp / man["qmodel"], floats=False)  # the board needs no float weights
         for extra in driver.get("files", ()):  # what the kind's driver loads besides the bitstream (the DDR image)
             shutil.copyfile(hls_dir / extra, tmp / extra)
         man.update(driver.get("manifest", {}))
@@ -285,15 +285,15 @@ class Build:
         saved = self.dir / "quant" / "qmodel.npz"
         # kept in the overlay's compact integer format (AlexNet: 61 MB, not half a gigabyte with its float
         # network); a fresh model is re-read from it too, so a first run and a cached run generate the same files
-        from .overlay import load_qmodel, write_qmodel
+        from ..quant import QModel
 
         if self.fresh("quantize", key, [saved]):
             self.say(f"[quantize] {saved} up to date")
-            return load_qmodel(saved)
+            return QModel.load(saved)
         q = quantize(req.model, req.data, req.bits, req.calib)
         saved.parent.mkdir(exist_ok=True)
-        write_qmodel(q, saved)
-        q = load_qmodel(saved)
+        q.save(saved, floats=False)
+        q = QModel.load(saved)
         self.done("quantize", key)
         self.say(f"[quantize] {q.network.name}: int{q.bits}, calibrated on {req.calib or 'the default count of'} images of "
                  f"{req.data}")

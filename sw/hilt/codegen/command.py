@@ -7,6 +7,7 @@ from pathlib import Path
 from ..errors import HiltError
 
 CSIM_MODES = ("bounded", "unbounded", "vendor")  # hilt.codegen.csim builds (its "threads" stays a Python-API option)
+DEFAULT_CAP = 0.8  # the DSE's default utilisation cap
 
 
 def register(sub) -> None:
@@ -22,12 +23,19 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="project folder; an existing folder is replaced only if hilt wrote it (or with --force)")
     p.add_argument("--force", action="store_true",
-                   help="replace DIR even if it holds files hilt did not write")
+                   help="replace DIR even if it holds files hilt did not write, and write a design whose memory "
+                        "plan exceeds the board at the utilisation cap (the manifest says so)")
     p.add_argument("--board", default="zcu104", help="board (part and clock limits; default zcu104)")
     p.add_argument("--freq", type=clock_mhz, default=200.0, metavar="MHZ", help="target clock (default 200)")
     p.add_argument("--plan", "--folding", metavar="JSON", dest="folding",
                    help="the hardware plan: a `hilt dse --target hls --json` report (its chosen plan), a plan, or "
-                        "per-layer {pe, simd} of the forward units (--folding: the same)")
+                        "per-layer {pe, simd} of the forward units (--folding: the same); default: the DSE's fastest "
+                        "plan that fits the board (`hilt dse --target hls` in the design's mode)")
+    p.add_argument("--forward-only", action="store_true",
+                   help="no backward pipeline: infer, train-forward (taps out) and load-weights only; the host does "
+                        "the backward pass")
+    p.add_argument("--cap", type=float, default=DEFAULT_CAP,
+                   help=f"utilisation cap per resource the design must fit (default {DEFAULT_CAP})")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8)
     p.add_argument("--rtl", action="store_true", help="also write the RTL twin (SystemVerilog, DIR/rtl) for "
                                                       "`hilt rtlsim`, with the same folding")
@@ -74,7 +82,7 @@ def cmd_compile(args) -> int:
     from ..plan import HLS, load_plan
     from ..quant.calibrate import CALIBRATION_IMAGES
     from ..validate import check_output_dir
-    from .project import compile_project
+    from .project import compile_project, design_mode, project_plan
 
     check_output_dir(args.output, args.force)  # before either architecture writes anything
     if args.engine != "streaming":
@@ -83,18 +91,66 @@ def cmd_compile(args) -> int:
         done = compile_engine(args)
         if done is not None:
             return done
+    if not 0 < args.cap <= 1:
+        raise HiltError(f"--cap {args.cap:g}: give a utilisation fraction in (0, 1]")
     board = load_board(args.board)
     board.check_clock(args.freq)
     q = load_quantized(args.model, args.data, args.bits, args.calib or CALIBRATION_IMAGES)
-    plan = None
+    forward_only = args.forward_only or getattr(args, "forward_fallback", False)
+    mode = "infer" if forward_only else design_mode(q)
     if args.folding:
-        plan = load_plan(args.folding, q.network, target=HLS, mode="train" if q.err_out_fmt else "infer",
-                         bits=q.bits, acc_bits=q.acc_bits, freq_mhz=args.freq, board=board.key)
+        plan = load_plan(args.folding, q.network, target=HLS, mode=mode, bits=q.bits, acc_bits=q.acc_bits,
+                         freq_mhz=args.freq, board=board.key)
+    else:
+        plan = searched_plan(q, board, args.freq, mode, args.cap, args.force)
+    plan = project_plan(q, board, args.freq, plan=plan, forward_only=forward_only)
+    check_fits(q.network, plan, board, args.cap, args.force)  # before anything is written
     manifest = compile_project(q, args.output, board, args.freq, plan=plan, source=args.model,
-                               extra=_rtl_twin(q, board, args.model) if args.rtl else None)
-    print(f"wrote {args.output}: {len(manifest['layers'])} layers, top {manifest['top']}, "
-          f"{board.name} at {args.freq:g} MHz (generated in {manifest['seconds']:.2f} s)")
+                               extra=_rtl_twin(q, board, args.model) if args.rtl else None, cap=args.cap)
+    memory = manifest["memory"]
+    use = ", ".join(f"{memory['totals'][r] + memory['shell'].get(r, 0):,} of {memory['board'][r]:,} {r}"
+                    for r in ("bram18", "uram") if memory["board"][r])
+    print(f"wrote {args.output}: {len(manifest['layers'])} layers, top {manifest['top']}, {plan.mode} design, "
+          f"{board.name} at {args.freq:g} MHz (generated in {manifest['seconds']:.2f} s); on-chip memory {use}"
+          + ("" if memory["fits"] else f" -- DOES NOT FIT at {args.cap:.0%} (--force): {memory['overflow']}"))
     return 0
+
+
+def searched_plan(q, board, freq_mhz: float, mode: str, cap: float, force: bool):
+    """The DSE's fastest HLS plan that fits ``board`` (None with --force when none fits: the unfolded plan)."""
+    from ..dse import Space, search
+    from ..plan import HLS
+
+    from ..plan.memory import memory_plan, overflow
+    from .project import shell_blocks
+
+    space = Space(q.network, board, freq_mhz, mode, q.bits, target=HLS)
+    try:
+        return search(space, cap).chosen.plan
+    except HiltError as err:
+        if force:
+            return None
+        reason = str(err).split("; use the layer-sequential")[0]
+        smallest = space.smallest(cap).plan  # the design closest to fitting: the array that takes most
+        why = overflow(memory_plan(q.network, smallest, board), board, cap, shell_blocks(board))
+        if why:
+            reason += f"; its smallest design needs {why}"
+        hint = "" if mode == "infer" else ", --forward-only (the host does the backward pass)"
+        raise HiltError(f"{reason}; try another board (--board){hint}, --engine sequential, or --force to write "
+                        f"the unfolded design anyway") from None
+
+
+def check_fits(net, plan, board, cap: float, force: bool) -> None:
+    """Refuse (one line: the resource, the layer and array that take most of it, what to do) a plan whose
+    memory plan exceeds ``board`` at ``cap``, unless ``force``."""
+    from ..plan.memory import memory_plan, overflow
+    from .project import shell_blocks
+
+    why = overflow(memory_plan(net, plan, board), board, cap, shell_blocks(board))
+    if why and not force:
+        raise HiltError(f"{net.name} ({plan.mode} design) does not fit {board.name}: its memory plan needs {why}; "
+                        f"give a plan with less folding or other memories (`hilt dse --target hls`), another board "
+                        f"(--board), or --force to write it anyway")
 
 
 def _rtl_twin(q, board, source: str):

@@ -24,10 +24,12 @@ from .streams import layout
 from .toolchain import CXXFLAGS, compile_cpp, compiler, mode_flags
 
 TRIPS_HEADER = Path(__file__).with_name("trips.h")
+CENSUS_HEADER = Path(__file__).with_name("census.h")
 
 
 def build(project: str | Path, mode: str = "bounded", trips: bool = False) -> Path:
-    """The C simulation binary of ``mode`` (``trips``: one that also counts pipelined loop iterations, trips.h)."""
+    """The C simulation binary of ``mode`` (``trips``: the instrumented one, which also counts pipelined loop
+    iterations, trips.h, and records every array it declares, census.h)."""
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
     binary = project / (f"{manifest['name']}_{'trips' if trips else 'csim'}" + ("" if mode == "bounded" else f"_{mode}"))
@@ -37,7 +39,7 @@ def build(project: str | Path, mode: str = "bounded", trips: bool = False) -> Pa
         return binary
     try:
         return compile_cpp(sources, binary, [project, project / "include"], mode,
-                           extra=["-include", str(TRIPS_HEADER)] if trips else [])
+                           extra=["-include", str(TRIPS_HEADER), "-include", str(CENSUS_HEADER)] if trips else [])
     except HiltError as e:
         raise HiltError(f"{project}: {e}") from None
 
@@ -128,6 +130,34 @@ def _execute(project: Path, beats: np.ndarray, mode: str, samples: int, weights:
     if status != interface.Status.OK:
         raise HiltError(f"{project}: mode {mode} ended with status {interface.Status(status).name}")
     return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def census(project: str | Path) -> list[tuple[str, str, int, int]]:
+    """Every array the generated design declares, as its instrumented C simulation records them (census.h):
+    (owner, array, elements, bits per element), owner "top" for the top's file-scope memories, else the
+    kernel's layer struct without namespace and ``_p``. One train-forward and (where the design has one)
+    one backward call of a zero sample run every kernel once."""
+    project = Path(project)
+    manifest = json.loads((project / "manifest.json").read_text())
+    binary = build(project, "bounded", trips=True)
+    beat = manifest["beat_bits"]
+    out: list[tuple[str, str, int, int]] = []
+    for mode in ("train_forward", "backward") if manifest.get("backward") else ("train_forward",):
+        ins, outs = layout(manifest, mode, 1)
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            interface.pack_sections(ins, [np.zeros(s.count, np.int64) for s in ins], beat).tofile(tmp / "in.bin")
+            proc = subprocess.run([str(binary), str(project / "weights.bin"), str(MODES[mode]), "1", str(tmp / "in.bin"),
+                                   str(tmp / "out.bin"), str(interface.total_beats(outs, beat))], capture_output=True,
+                                  text=True, env={**os.environ, "HILT_CENSUS": str(tmp / "census.txt")})
+            if proc.returncode != 0:
+                raise HiltError(f"C simulation failed: {proc.stderr.strip()}")
+            for line in (tmp / "census.txt").read_text().splitlines():
+                owner, array, elements, bits = line.rsplit(" ", 3)
+                owner = owner.split("::")[-1].removesuffix("_p")
+                if mode == "train_forward" or owner != "top":  # the top's memories are recorded by every run
+                    out.append((owner, array, int(elements), int(bits)))
+    return out
 
 
 def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, csim: str = "bounded",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
@@ -24,6 +25,7 @@ from ..ir.folding import LayerFolding, check_folding, default_folding, folding_t
 from ..ops import HLS_BACKWARD_OPS, op_of
 from ..plan import HLS, HardwarePlan, default_plan
 from ..plan.hardware import check_plan
+from ..plan.memory import backward_taps, c_name, describe, memory_plan
 from ..quant import QModel
 from .streams import backward_plan, beat_bits, bias_bits, forward_depths
 from ..validate import atomic_dir
@@ -45,12 +47,6 @@ FIELD_DOCS = {"PE": "plan: output channels in parallel", "SIMD": "plan: inputs p
               "K": "inputs per output (one group's window)", "G": "groups", "O": "outputs"}
 MEMORIES = {"bram": 0, "uram": 1, "lutram": 2, "deferred": 3, "tied": 4}  # the plan's memory kinds in params.h
 BACKWARD_OPS = HLS_BACKWARD_OPS  # ops with a BP kernel (hilt.ops: hls_backward)
-
-
-def c_name(name: str) -> str:
-    """A layer or model name as a C identifier (also the RTL twin's module and signal names)."""
-    out = "".join(ch if ch.isalnum() else "_" for ch in name)
-    return out if out[:1].isalpha() else "l_" + out
 
 
 def _shape(s) -> str:
@@ -131,7 +127,8 @@ def _layer_context(q: QModel, ql, layer: Layer, plan: HardwarePlan, cname: str, 
     return {"name": cname, "op": layer.op, "in_shape": _shape(layer.in_shape), "out_shape": _shape(layer.out_shape),
             "onnx_nodes": ", ".join(n for n in layer.onnx_nodes if n) or layer.name, "fields": list(fields.items()),
             "docs": FIELD_DOCS,
-            "asserts": _asserts(cname, fields), "lut": lut, "call": call, "out_size": int(np.prod(layer.out_shape))}
+            "asserts": _asserts(cname, fields), "lut": lut, "call": call, "out_size": int(np.prod(layer.out_shape)),
+            "deferred": layer.name in plan.deferred()}
 
 
 def _asserts(name: str, fields: dict) -> list[tuple[str, str]]:
@@ -163,7 +160,7 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
 
     net = q.network
     layers = q.compute_layers()
-    steps, structs, used, chain, producers = [], [], set(), [], []
+    steps, structs, chain, producers = [], [], [], []
     tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]
     for i in range(len(layers) - 1, -1, -1):
         ql, layer, c = layers[i], layers[i].layer, ctx_layers[i]
@@ -173,8 +170,9 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
         if layer.weighted:
             c["fields"] += [("GRAD_SHIFT", fe_out.frac + ql.in_fmt.frac - ql.grad_fmt.frac),
                             ("BIAS_GRAD_SHIFT", fe_out.frac - ql.bias_grad_fmt.frac), ("ERR_BITS", plan.err_bits)]
-            used.add(("x", i))
             grad = f"hilt::{layer.op}_grad<{n}_p>(tx{i}, {{err}}, {n}_g, {n}_gb)"
+            if layer.name in plan.deferred():  # the batch's inputs and errors, gradients at the boundary
+                grad = f"hilt::dense_grad_deferred<{n}_p, DEFERRED_BATCH>(tx{i}, {{err}}, {n}_xs, {n}_es, sample)"
             if i == 0:
                 steps.append(grad.format(err=e_out))
                 continue
@@ -188,8 +186,7 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
             structs += unit_structs
             steps += unit_steps
         else:
-            step, tap = op_of(layer).hls_error_step(n, i, e_out, e_in)
-            used.add(tap)
+            step, _ = op_of(layer).hls_error_step(n, i, e_out, e_in)
             steps.append(step)
         chain.append(e_in)
         src = ctx_layers[i - 1]["name"] + "_n" if i > 0 else "in_p"
@@ -198,10 +195,10 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
             continue
         steps.append(f"hilt::tee<{src}>({e_in}, e{i}, eo{i}, true)")
         producers.append(i)
-    # the error units' zero biases: one per output row of the widest error unit
-    rows = [dict(st["fields"])["O"] for st in structs if st["name"].endswith(("_e", "_t"))]
-    return {"steps": steps, "structs": structs, "chain": chain, "max_rows": max([1] + rows),
-            **backward_plan(tap_sizes, used, producers)}
+    # the conv error units' zero biases: one per output row of the widest of them (dense ones have none)
+    rows = [dict(st["fields"])["O"] for st in structs if st["name"].endswith("_e")]
+    return {"steps": steps, "structs": structs, "chain": chain, "max_rows": max([0] + rows),
+            **backward_plan(tap_sizes, *backward_taps(net), producers)}
 
 
 def _stream_context(q: QModel, ctx_layers: list[dict], tap_sizes: list[int], beat: int) -> dict:
@@ -223,13 +220,12 @@ def _stream_context(q: QModel, ctx_layers: list[dict], tap_sizes: list[int], bea
 
 def _folded_arrays(weighted: list[dict], backward: dict | None) -> list[dict]:
     """The weight matrices a matrix-vector unit reads, each with the config struct whose PE x SIMD it is
-    partitioned by: the forward weights (and biases), and the error units' rotated (_wr) or transposed (_wt)
-    copies."""
+    partitioned by: the forward weights (and biases), and the conv error units' rotated copies (_wr)."""
     out = [{"array": f"{c['name']}_w", "bias": f"{c['name']}_b", "p": f"{c['name']}_p"} for c in weighted]
     for st in (backward or {}).get("structs", []):
-        suffix = {"_e": "_wr", "_t": "_wt"}.get(st["name"][-2:])
-        if suffix:  # no bias: the error units share one zero ROM
-            out.append({"array": st["name"][:-2] + suffix, "bias": None, "p": f"{st['name']}_p"})
+        if st["name"].endswith("_e"):  # no bias: the conv error units share one zero ROM; a dense layer's
+            # tied error unit (_t) reads the forward weights, partitioned for its swapped folding already
+            out.append({"array": st["name"][:-2] + "_wr", "bias": None, "p": f"{st['name']}_p"})
     return out
 
 
@@ -242,21 +238,37 @@ def _tied(fwd, layer: Layer):
 
 
 def project_plan(q: QModel, board=None, freq_mhz: float = 200.0, folding: dict[str, LayerFolding] | None = None,
-                 plan: HardwarePlan | None = None) -> HardwarePlan:
+                 plan: HardwarePlan | None = None, forward_only: bool = False) -> HardwarePlan:
     """The plan a project is generated from: the given one (checked against the model and against what
-    the HLS kernels build), or the HLS plan of ``folding`` (default 1 x 1) with the project's settings."""
+    the HLS kernels build), or the HLS plan of ``folding`` (default 1 x 1) with the project's settings.
+    The plan's mode decides the backward pipeline: a ``train`` plan gets one where the model has an integer
+    backward (else its backward units are dropped), an ``infer`` plan (or ``forward_only``) none."""
     net = q.network
     if plan is None:
         folding = {**default_folding(net), **(folding or {})}
         check_folding(net, folding)
-        mode = "train" if _has_backward(q) else "infer"
+        mode = "train" if design_mode(q) == "train" and not forward_only else "infer"
         return default_plan(net, folding, target=HLS, mode=mode, bits=q.bits, acc_bits=q.acc_bits,
                             freq_mhz=freq_mhz, board=getattr(board, "key", "generic"))
     check_plan(net, plan)
     check_hls_builds(plan, net)
     if plan.bits != q.bits:
         raise HiltError(f"the plan is for {plan.bits}-bit operands, the model is quantized to {q.bits} bits")
+    if plan.mode == "train" and (forward_only or design_mode(q) != "train"):
+        plan = forward_plan(plan)
     return plan
+
+
+def forward_plan(plan: HardwarePlan) -> HardwarePlan:
+    """The plan without its backward units (an inference or train-forward design)."""
+    return replace(plan, mode="infer", layers=tuple(replace(lp, units=tuple(u for u in lp.units if u.kind == "fwd"),
+                                                            stash=None) for lp in plan.layers))
+
+
+def design_mode(q: QModel) -> str:
+    """"train" where the generated project can carry the backward pipeline (the model was quantized with error
+    formats and every layer has a backward kernel), else "infer"."""
+    return "train" if _has_backward(q) else "infer"
 
 
 def check_hls_builds(plan: HardwarePlan, net=None) -> None:
@@ -296,16 +308,35 @@ def _plan_context(net, plan: HardwarePlan) -> dict:
                                                                "value")]}
 
 
+def shell_blocks(board) -> dict:
+    """The block memory of the board's shell (DMA buffers), which the design shares the board with."""
+    from ..dse.resources import Coefficients
+
+    shell = Coefficients().shell.get(getattr(board, "ps", None), {})
+    return {k: v for k, v in shell.items() if k in ("bram18", "uram")}
+
+
+def _memory_context(arrays: list, board, cap: float | None) -> dict:
+    """What the templates render from the memory plan: a BIND_STORAGE per top-level array and per FIFO the
+    plan places, and the plan itself for the manifest."""
+    bound = [a for a in arrays if a.bound]
+    return {"bind": [(a.name, a.storage) for a in bound if a.role != "fifo"],
+            "fifo_impl": {a.name: a.storage for a in bound if a.role == "fifo"},
+            "memory": describe(arrays, board, cap, shell_blocks(board))}
+
+
 def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float = 200.0,
                     folding: dict[str, LayerFolding] | None = None, name: str | None = None,
-                    source: str = "", plan: HardwarePlan | None = None, extra=None) -> dict:
+                    source: str = "", plan: HardwarePlan | None = None, extra=None, forward_only: bool = False,
+                    cap: float | None = None) -> dict:
     """Write the HLS project for ``q`` into ``out_dir``; returns the manifest. The hardware comes from
     ``plan`` (a ``hilt dse --target hls`` plan) or, without one, from ``folding`` (forward pe x simd).
     ``extra(folder, manifest)`` writes more into the project before it is moved into place (the RTL twin)
-    and returns the manifest fields that describe it."""
+    and returns the manifest fields that describe it. ``forward_only``: no backward pipeline even where the
+    model has one; ``cap``: the utilisation cap the manifest's memory plan is stated against."""
     start = time.perf_counter()
     net = q.network
-    plan = project_plan(q, board, freq_mhz, folding, plan)
+    plan = project_plan(q, board, freq_mhz, folding, plan, forward_only)
     folding = plan.folding()
     name = c_name(name or net.name)
     layers = q.compute_layers()
@@ -316,7 +347,8 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
         nxt = c_name(pairs[i + 1][1].name) + "_in" if i + 1 < len(pairs) else "logits"
         ctx = _layer_context(q, ql, layer, plan, cname, f"{cname}_in", f"{cname}_out")
         ctx_layers.append({**ctx, "in_stream": f"{cname}_in", "out_stream": f"{cname}_out", "next_stream": nxt})
-    backward = _backward_context(q, ctx_layers, plan) if _has_backward(q) else None
+    backward = _backward_context(q, ctx_layers, plan) if plan.mode == "train" else None
+    arrays = memory_plan(net, plan, board if hasattr(board, "resources") else None)
     init = _init_context(q) if net.param_count <= INIT_HEADER_MAX_PARAMS else None
     tap_sizes = [int(np.prod(net.input_shape))] + [c["out_size"] for c in ctx_layers]
     ctx = {"name": name, "ns": f"{name}_cfg", "guard": name.upper(), "top": f"{name}_top", "source": source or net.name,
@@ -327,6 +359,7 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
            "period_ns": f"{1000.0 / freq_mhz:.3f}", "dir_name": Path(out_dir).name, "backward": backward,
            "init": init, "modes": [(m.upper(), v, MODE_DOCS[m]) for m, v in MODES.items()],
            "memories": [(m.upper(), v) for m, v in MEMORIES.items()], "plan": _plan_context(net, plan),
+           "deferred_batch": plan.batch if plan.deferred() else 0, **_memory_context(arrays, board, cap),
            **_stream_context(q, ctx_layers, tap_sizes, beat_bits(board))}
     ctx["folded"] = _folded_arrays(ctx["weighted"], backward)
     ctx["lanes"] = dict(ctx_layers[0]["fields"]).get("PPC", 1)  # the image's values per beat into the first conv
@@ -365,7 +398,9 @@ def _write_project(q, tmp, ctx, env, name, net, layers, folding, plan, tap_sizes
                             **({"weight_shape": list(l.params["weight"].shape),
                                 "flattened_from": list(flat) if flat else None} if l.weighted else {})}
                            for ql, l, flat in zip(layers, net.layers, _flattened_from(q))],
-                "folding": folding_to_json(folding), "plan": plan.to_json(), "tap_sizes": tap_sizes, "backward": backward is not None,
+                "folding": folding_to_json(folding), "plan": plan.to_json(), "memory": ctx["memory"],
+                "max_backward_samples": ctx["deferred_batch"] or None,  # a deferred gradient's stash (None: any)
+                "tap_sizes": tap_sizes, "backward": backward is not None,
                 "weights_stream": "per conv/dense layer: O x K weights (dense columns in HWC order), then O biases "
                                   f"({bias_bits(q.bits)}-bit), each a section of the interface"}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -58,9 +58,12 @@ def reachable(net, stage, fwd: dict, bwd: dict) -> tuple[int | None, str]:
             z, _ = _sum(bwd, f"{n}_z_p", ("stream", "out"))
             return max(cycles, z), f"{how}; zero insertion {z:,}"
         return cycles, how
-    if stage.unit == "grad":  # window generator (or gatherer), one value a cycle, and one (o, k) a cycle
+    if stage.unit == "grad":  # a conv's: window generator and one (o, k) a cycle, concurrent; a dense
+        # layer's: its input vector, then one (o, k) a cycle, in one process
         gen, what = _generator(bwd, f"{n}_p")
         grad = bwd.get((f"{n}_p", "grad"), 0)
+        if what == "gather":
+            return gen + grad, f"stream {gen:,} + grad {grad:,}"
         return max(gen, grad), f"max({what} {gen:,}; grad {grad:,})"
     return None, "not counted"
 

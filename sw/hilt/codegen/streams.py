@@ -7,15 +7,15 @@ Depths (docs/hls.md explains each):
   them all at once, so tap t's FIFO holds the whole tap (t >= 1; tap 0 is sent as it arrives), and the
   logits FIFO holds the logits (they are sent last);
 - backward: the forward taps arrive before the error that starts the backward chain, so each tap a
-  backward unit reads has a FIFO of the tap's size; the errors leave in order, last layer first, while
+  backward unit reads has a FIFO of the tap's size (two where the unit buffers the tap itself: a max-pool's
+  map, a dense layer's input vector); the errors leave in order, last layer first, while
   the chain produces them all at once, so each error FIFO but the first holds the whole error map.
 """
 
 from __future__ import annotations
 
 from ..accel import interface
-
-DEFAULT_DEPTH = 2
+from ..plan.memory import DEFAULT_DEPTH, backward_depths, forward_depths  # noqa: F401 (the depths: one definition)
 DEFAULT_BEAT_BITS = 128  # Zynq UltraScale+ HP ports, where no board is given
 
 
@@ -50,20 +50,15 @@ def layout(manifest: dict, mode: str, samples: int):
     return interface.layout(interface.Mode[mode.upper()], taps, blocks, samples, manifest["backward"])
 
 
-def forward_depths(tap_sizes: list[int]) -> dict:
-    """Depths of the forward region's FIFOs: ``taps[t]`` for tap t (0 .. L-1), ``logits``."""
-    return {"taps": [DEFAULT_DEPTH] + list(tap_sizes[1:-1]), "logits": tap_sizes[-1]}
-
-
-def backward_plan(tap_sizes: list[int], used: set, producers: list[int]) -> dict:
+def backward_plan(tap_sizes: list[int], used: set, buffered: set, producers: list[int]) -> dict:
     """The backward region's taps, error outputs and FIFOs with their depths.
 
     ``used``: the (kind, t) taps a backward unit reads (kind "x": a layer's input, "y": its output);
+    ``buffered``: those whose reader buffers the whole tap itself (their FIFO holds two);
     ``producers``: the layer indices i whose error at their input (tap i) leaves the accelerator, in
     output order (last layer first)."""
     last = len(tap_sizes) - 1
     taps = [{"t": t, "x": ("x", t) in used, "y": ("y", t) in used} for t in range(last + 1)]
-    streams = [(f"t{kind}{t}", tap_sizes[t]) for t in range(last + 1) for kind in ("x", "y") if (kind, t) in used]
-    streams += [(f"eo{i}", DEFAULT_DEPTH if n == 0 else tap_sizes[i]) for n, i in enumerate(producers)]
     args = [f"t{kind}{t}" for t in range(last + 1) for kind in ("x", "y") if (kind, t) in used]
-    return {"taps": taps, "tap_args": args, "errors_out": producers, "streams": streams}
+    return {"taps": taps, "tap_args": args, "errors_out": producers,
+            "streams": backward_depths(tap_sizes, used, buffered, producers)}

@@ -36,9 +36,26 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=("streaming", "sequential"), default="streaming",
                    help="streaming: the per-layer pipeline's Pareto front (default); sequential: the "
                         "layer-sequential engine's VEC x LANE search and per-layer roofline table (docs/engine.md)")
+    p.add_argument("--coefficients", metavar="FILE", help="LUT/FF coefficients of the resource model (JSON, as "
+                                                          "`hilt rtlsynth --refit` writes them) instead of the defaults")
     p.add_argument("--json", metavar="FILE", help="front and chosen design as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="the front: samples/s vs DSPs, coloured by BRAM use")
     p.set_defaults(func=cmd_dse)
+
+
+def load_coefficients(path: str):
+    """The resource model's coefficients with the LUT/FF ones a JSON file gives (the others default)."""
+    from dataclasses import fields
+
+    from ..validate import mapping, read_json
+    from .resources import Coefficients
+
+    known = tuple(f.name for f in fields(Coefficients) if f.name != "shell")
+    data = mapping(read_json(path, "coefficients file"), path, allowed=known)
+    for k, v in data.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+            raise HiltError(f"{path}: coefficient {k!r} must be a number >= 0 (got {v!r})")
+    return Coefficients(**{k: float(v) for k, v in data.items()})
 
 
 def cmd_dse(args) -> int:
@@ -62,7 +79,9 @@ def cmd_dse(args) -> int:
     net = _network(args.model)
     if args.engine == "sequential":
         return _sequential(args, net, board)
-    space = Space(net, board, args.freq, args.mode, args.bits, batch=args.batch, target=TARGETS[args.target])
+    coef = load_coefficients(args.coefficients) if args.coefficients else None
+    space = Space(net, board, args.freq, args.mode, args.bits, coef=coef, batch=args.batch,
+                  target=TARGETS[args.target])
     result = search(space, args.cap, args.target_fps)
     print(report.limit_line(result, board, args.freq, args.mode, args.bits, net.name) + f"; target {args.target}")
     print(report.front_table(result, board))

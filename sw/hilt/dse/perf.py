@@ -143,7 +143,10 @@ def unit_out(layer: Layer, unit: str) -> int:
 def unit_cycles(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pixel") -> int:
     """Cycles per sample of a unit: its stream or its compute, whichever is longer (``unit_work``); with
     one value per beat also at least one cycle per output value (the generated unit's output
-    serializer, however wide its PE)."""
+    serializer, however wide its PE); a dense gradient unit reads its whole input vector (the error
+    comes after it), then computes: the sum."""
+    if beat == "value" and unit == "grad" and not op_of(layer).windowed:  # reads its vector, then computes
+        return sum(unit_work(layer, f, unit, beat))
     cycles = max(unit_work(layer, f, unit, beat))
     return max(cycles, unit_out(layer, unit)) if beat == "value" else cycles
 
@@ -188,6 +191,52 @@ def own_stage(net: Network, i: int) -> bool:
     """A weightless layer with a fixed-rate stage of its own: a pool, an LRN, a ReLU not fused."""
     op = op_of(net.layers[i])
     return op.fixed_stage or (op.fuses and not fused_relu(net, i))
+
+
+def stream_latency(net: Network, units: dict[tuple[str, str], LayerFolding], beat: str = "pixel") -> int:
+    """Cycles from a sample's first input beat to its last output through the empty forward pipeline
+    (pixel-wide beats), each stage's input arriving at its producer's pixel rate.
+
+    Summing every stage's fill at one input pixel per cycle and adding the II (``stages``' fills, kept
+    for training) misses two things: a stage fed by a slow producer waits that producer's pixel period
+    for each pixel of its first window (a conv behind a 1 x 1 conv waits 150 cycles per pixel in
+    LeNet-5), and the last stage rarely takes a whole II to emit a sample (it ends soon after its
+    producer's last pixel). So per windowed stage, with input period ``q`` (cycles per input beat,
+    averaged over the producer's output span; 1 from the DMA) and ``n`` compute cycles per output pixel:
+    the first output comes ``(window beats - 1) * q + n + depth`` after the producer's first; the last
+    either ``n`` per remaining pixel after the first, or after the producer's last pixel once the last
+    output row is computed (its ``Wo * n`` overlap the last input row's arrival). A dense unit computes
+    its first PE group as its input arrives and the other groups after the last input."""
+    first_out, last_out, q = 0.0, 0.0, 1.0  # the image: one beat per cycle from the DMA
+    for i, layer in enumerate(net.layers):
+        op = op_of(layer)
+        if layer.weighted:
+            f = units.get((layer.name, "fwd"), LayerFolding())
+            n = fold(layer, f, "fwd")
+            depth = PIPELINE_DEPTH + math.ceil(math.log2(max(1, f.simd)))
+            if not op.windowed:  # dense: one output vector
+                rows, cols = unit_matrix(layer, "fwd")
+                groups, chunks = rows // f.pe, cols // f.simd
+                last_out = max(first_out + n, last_out + (groups - 1) * chunks + 1) + depth
+                first_out, q = last_out, 1.0
+                continue
+            ppc = ppc_of(f)
+        elif own_stage(net, i):
+            ppc, n, depth = 1, 1, 1
+        else:
+            continue  # flatten, a fused ReLU: wires
+        if len(layer.in_shape) != 3 or not op.windowed:  # an unfused ReLU, LRN: pixel in, pixel out
+            first_out, last_out = first_out + n + depth, last_out + n + depth
+            continue
+        _, h, w = layer.in_shape
+        _, ho, wo = layer.out_shape
+        (kh, kw), (pt, pl) = layer.attrs["kernel"], layer.attrs["pads"][:2]
+        window = max(0, min(kh - 1 - pt, h - 1)) * w + max(1, min(kw - pl, w))  # pixels to the first window's end
+        first = first_out + (math.ceil(window / ppc) - 1) * q + n + depth
+        tail = max(n, wo * n - max(0, w - kw) * q / ppc)  # the last output row after the last input pixel
+        last_out = max(first + (ho * wo - 1) * n, last_out + tail + depth)
+        first_out, q = first, (last_out - first) / max(1, ho * wo - 1)
+    return math.ceil(last_out) + 1
 
 
 @dataclass(frozen=True)
@@ -444,9 +493,10 @@ def performance(net: Network, units: dict[tuple[str, str], LayerFolding], freq_m
     input, and stashes kept in DDR, ``stream_bytes``) at the DMA's bytes per cycle."""
     st = stages(net, units, mode, deferred, beat)
     ii = max([s.cycles for s in st] + [floor_cycles, 1])
-    latency = sum(s.fill for s in st if s.on_path) + ii
     if mode != "train":
-        return Performance(ii, latency, freq_mhz)
+        return Performance(ii, stream_latency(net, units, beat) if beat == "pixel" else
+                           sum(s.fill for s in st) + ii, freq_mhz)
+    latency = sum(s.fill for s in st if s.on_path) + ii
     dma = Dma(bytes_per_cycle or math.inf, ddr_bytes_per_cycle, stream_bytes / ii)
     work = {n: batch * fold(net.layer(n), units.get((n, "grad"), LayerFolding()), "grad") for n in deferred}
     period, events = batch_schedule(net, st, ii, batch, dma, work, bits)

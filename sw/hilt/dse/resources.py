@@ -35,12 +35,12 @@ from ..ir.folding import LayerFolding
 from .boards import RESOURCES, Board
 from ..ops import op_of
 from ..quant.formats import ERR_BITS, GRAD_ACC_BITS
+from ..plan import HLS, MODEL, Target, UnitPlan
+from ..plan.memory import (BRAM18_SHAPES, LUTRAM_MAX_BITS, URAM_SHAPE, fixed_arrays, memory_cost,  # noqa: F401
+                           totals, unit_arrays)
 from .perf import fold, fused_relu, own_stage, ppc_of, stash_depths, tied_error, unit_matrix, units_of
 
 
-BRAM18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
-URAM_SHAPE = (4096, 72)
-LUTRAM_MAX_BITS = 4096  # memories up to this size may go to LUTRAM
 STORAGES = ("bram", "uram", "lutram", "deferred")  # deferred: dense gradient units in training only
 
 
@@ -82,17 +82,6 @@ class Coefficients:
             if ps is not None:
                 out.shell[ps][kind] = float(max(coef[3], 0))
         return out
-
-
-def memory_cost(words: int, width: int, storage: str) -> dict[str, int]:
-    """Blocks one memory of ``words`` x ``width`` bits takes in the given storage."""
-    if words == 0 or width == 0:
-        return {}
-    if storage == "lutram":
-        return {"lut": math.ceil(words * width / 64)}
-    if storage == "uram":
-        return {"uram": math.ceil(width / URAM_SHAPE[1]) * math.ceil(words / URAM_SHAPE[0])}
-    return {"bram18": min(math.ceil(width / w) * math.ceil(words / d) for d, w in BRAM18_SHAPES)}
 
 
 def buffer_cost(total_bits: int, storage: str = "bram") -> dict[str, int]:
@@ -176,14 +165,20 @@ def unit_dsp(unit: str, f: LayerFolding, board: Board, bits: int, tied: bool = F
 
 
 def unit_resources(layer: Layer, unit: str, f: LayerFolding, storage: str, board: Board, mode: str, bits: int,
-                   coef: Coefficients, tied: bool = False, batch: int = 1) -> dict[str, float]:
+                   coef: Coefficients, tied: bool = False, batch: int = 1, target: Target = MODEL) -> dict[str, float]:
     """One unit: its DSP lanes, its memory, its line buffer and logic. ``tied``: a dense forward unit
-    that also hosts its error unit; ``batch``: samples a deferred gradient unit stashes."""
+    that also hosts its error unit; ``batch``: samples a deferred gradient unit stashes. For a target
+    whose memories are the memory plan's arrays (``HLS``), the unit's arrays from ``plan.memory``."""
     res = {r: 0.0 for r in RESOURCES}
     rows, cols = unit_matrix(layer, unit)
     lanes = f.pe * f.simd
     res["dsp"] = unit_dsp(unit, f, board, bits, tied)[0]
-    if storage == "deferred":  # a batch of inputs (bits) and output errors (16 bit), outer product at the end
+    if target.memory_plan:
+        _add(res, totals(unit_arrays(layer, UnitPlan(unit, f.pe, f.simd, ppc_of(f), storage), bits, tied, batch,
+                                     board)))
+        if storage == "deferred":
+            res["ff"] += lanes * GRAD_ACC_BITS  # the accumulator tile
+    elif storage == "deferred":  # a batch of inputs (bits) and output errors (16 bit), outer product at the end
         total = batch * (int(np.prod(layer.in_shape)) * bits + rows * ERR_BITS)
         _add(res, buffer_cost(total, cheaper_block(total, board)))
         res["ff"] += lanes * GRAD_ACC_BITS  # the accumulator tile
@@ -191,7 +186,7 @@ def unit_resources(layer: Layer, unit: str, f: LayerFolding, storage: str, board
         width = GRAD_ACC_BITS if unit == "grad" else bits
         for k, v in memory_cost(fold(layer, f, unit), f.simd * width, storage).items():
             res[k] += v * f.pe
-    if op_of(layer).windowed:
+    if op_of(layer).windowed and not target.memory_plan:
         _add(res, window_cost(layer, unit, ppc_of(f), ERR_BITS if unit == "err" else bits))
     copies = 2 if tied else 1
     res["lut"] += copies * (coef.lut_per_lane * lanes + coef.lut_per_unit)
@@ -230,14 +225,18 @@ def fixed_stages(net: Network, mode: str) -> list[Layer]:
     return out
 
 
-def fixed_resources(net: Network, board: Board, mode: str, bits: int, coef: Coefficients) -> dict[str, float]:
-    """Pools, LRN, the loss unit and the shell: what does not depend on the folding or a placement."""
+def fixed_resources(net: Network, board: Board, mode: str, bits: int, coef: Coefficients,
+                    target: Target = MODEL) -> dict[str, float]:
+    """Pools, LRN, the loss unit and the shell: what does not depend on the folding or a placement (for
+    ``HLS``, the memory plan's fixed arrays: biases, pool buffers, backward maps, tap FIFOs)."""
     res = {r: 0.0 for r in RESOURCES}
     for k, v in coef.shell[board.ps].items():
         res[k] += v
     stages = fixed_stages(net, mode)
+    if target.memory_plan:
+        _add(res, totals(fixed_arrays(net, mode, bits, board)))
     for layer in stages:
-        if len(layer.in_shape) == 3:
+        if len(layer.in_shape) == 3 and not target.memory_plan:
             c, _, w = layer.in_shape
             kh = layer.attrs.get("kernel", (1, 1))[0]
             _add(res, buffer_cost(max(1, kh - 1) * w * c * bits))
@@ -275,3 +274,22 @@ def parse_utilization(text: str) -> dict[str, float]:
     if "bram36" in out:
         out["bram18"] = 2 * out.pop("bram36")
     return out
+
+
+def design_resources(net: Network, units: dict[tuple[str, str], LayerFolding], storage: dict[tuple[str, str], str],
+                     board: Board, mode: str = "infer", bits: int = 8, coef: Coefficients | None = None,
+                     shell: bool = True) -> dict[str, float]:
+    """The estimate of one design: every unit (at its folding and storage, default 1 x 1 in BRAM) plus the
+    fixed-rate stages, and the shell unless ``shell`` is False (a bare accelerator, as the RTL twin)."""
+    coef = coef or Coefficients()
+    res = fixed_resources(net, board, mode, bits, coef)
+    if not shell:
+        for k, v in coef.shell[board.ps].items():
+            res[k] -= v
+    first = net.weighted_layers()[0].name
+    for name, unit in units_of(net, mode):
+        layer = net.layer(name)
+        tied = unit == "fwd" and tied_error(layer, name == first, mode)
+        _add(res, unit_resources(layer, unit, units.get((name, unit), LayerFolding()),
+                                 storage.get((name, unit), "bram"), board, mode, bits, coef, tied))
+    return res

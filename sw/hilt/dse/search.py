@@ -118,7 +118,7 @@ class Space:
         self.coef = coef or Coefficients()
         self.bytes_per_cycle = board.bytes_per_cycle(freq_mhz)
         self.ddr_bytes_per_cycle = board.ddr_bytes_per_cycle(freq_mhz)
-        self.fixed = fixed_resources(net, board, mode, bits, self.coef)
+        self.fixed = fixed_resources(net, board, mode, bits, self.coef, target)
         self.limit = physical_limit(net, board, freq_mhz, mode, bits)
         self.input_bytes = math.prod(net.input_shape) * bits / 8  # the input DMA, per sample
         self.fixed_ii = max([s.cycles for s in stages(net, {}, mode, beat=target.beat)
@@ -128,7 +128,7 @@ class Space:
         first = net.weighted_layers()[0].name
         for name, unit in units_of(net, mode):
             self.options[(name, unit)] = self._unit_options(net.layer(name), unit, name == first)
-        if mode == "train":  # where each layer's stash for the backward pass lives: a choice of its own
+        if mode == "train" and target.stashes:  # where each layer's stash for the backward pass lives
             per_sample = stash_bits(net, bits)
             for name, total in stashes(net, bits).items():
                 self.options[(name, "stash")] = [
@@ -167,7 +167,7 @@ class Space:
                 else:
                     cycles = unit_cycles(layer, f, unit, t.beat)
                 res = unit_resources(layer, unit, f, storage, self.board, self.mode, self.bits, self.coef, tied,
-                                     self.batch)
+                                     self.batch, t)
                 opts.append(_Option(f, storage, cycles, res, peak))
         return opts
 

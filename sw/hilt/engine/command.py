@@ -32,16 +32,23 @@ def network_for(spec: str):
     return load_network(spec)
 
 
-def streaming_fits(net, board, freq_mhz: float, bits: int, cap: float = 0.8) -> tuple[bool, str]:
-    """Whether the DSE finds a streaming design within ``cap`` of the board, and its reason if not."""
+def streaming_fits(net, board, freq_mhz: float, bits: int, cap: float = 0.8, mode: str = "infer") -> tuple[bool, str]:
+    """Whether the DSE finds a streaming design in ``mode`` within ``cap`` of the board, and its reason if not."""
     from ..dse import Space, search
     from ..plan import HLS
 
     try:  # the target `hilt compile` emits: what the streaming project would build
-        search(Space(net, board, freq_mhz, "infer", bits, target=HLS), cap)
+        search(Space(net, board, freq_mhz, mode, bits, target=HLS), cap)
     except HiltError as err:
         return False, str(err).split("; use the layer-sequential")[0]
     return True, ""
+
+
+def streaming_mode(net) -> str:
+    """The mode of the streaming project of ``net``: with the backward pipeline where every layer has a kernel."""
+    from ..ops import HLS_BACKWARD_OPS
+
+    return "train" if all(l.op in HLS_BACKWARD_OPS for l in net.layers if l.op != "softmax") else "infer"
 
 
 def calibration_count(net, requested: int | None) -> int:
@@ -79,8 +86,14 @@ def compile_engine(args) -> int | None:
     q = load_quantized(args.model) if args.model.endswith(".npz") else None
     net = q.network if q else network_for(args.model)
     if args.engine == "auto":
-        fits, why = streaming_fits(net, board, args.freq, args.bits)
+        mode = "infer" if args.forward_only else streaming_mode(net)
+        fits, why = streaming_fits(net, board, args.freq, args.bits, args.cap, mode)
         if fits:
+            return None
+        if mode == "train" and streaming_fits(net, board, args.freq, args.bits, args.cap, "infer")[0]:
+            print(f"{why}: generating the forward pipeline only (infer, train-forward, load-weights; the host does "
+                  f"the backward pass)")
+            args.forward_fallback = True
             return None
         print(f"{why}: generating the layer-sequential engine (weights in DDR) instead")
     if getattr(args, "folding", None):

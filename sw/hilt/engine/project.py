@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "templates" / "engine"
 LIBRARY = ROOT / "hw" / "hls" / "hilt"
 CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Werror"]
-COMPACT_VERSION = 1
 
 
 def program_json(prog: Program, q: QModel) -> dict:
@@ -46,30 +45,15 @@ def program_json(prog: Program, q: QModel) -> dict:
 
 
 def save_compact(q: QModel, path: Path) -> None:
-    """The quantized model as int8/int16/int32 arrays and a JSON header (no float copy, no ONNX)."""
-    net = q.network
-    layers = []
-    arrays = {}
-    for i, (ql, layer) in enumerate(zip(q.layers, net.layers)):
-        h = ql.header()
-        h.update({"in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
-                  "attrs": {k: list(v) if isinstance(v, tuple) else v for k, v in layer.attrs.items()}})
-        layers.append(h)
-        for key, a in ql.arrays.items():
-            arrays[f"{i}/{key}"] = a.astype(np.int8 if key == "weight" else np.int16 if key == "lut" else np.int32)
-    header = {"version": COMPACT_VERSION, "name": net.name, "bits": q.bits, "input_shape": list(net.input_shape),
-              "layers": layers}
-    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+    """The project's ``model.npz``: the quantized-model file in its compact form (:mod:`hilt.quant.qfile`)."""
+    q.save(path, floats=False)
 
 
-def load_compact(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(header, arrays) of a ``model.npz``: numpy alone, as on the board."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    header = json.loads(bytes(arrays.pop("__header__")).decode())
-    return header, arrays
+def load_compact(path) -> tuple[dict, list[dict[str, np.ndarray]]]:
+    """(header, per-layer integer arrays) of a ``model.npz``: numpy alone, as on the board."""
+    from ..quant.qfile import read_qmodel
+
+    return read_qmodel(path)
 
 
 def write_project(q: QModel, out_dir, cfg: EngineConfig = EngineConfig(), board=None, freq_mhz: float = 200.0,

@@ -15,16 +15,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ..fileio import atomic_path
-from ..ir import DirectSources, Layer, Network
+from ..ir import Layer, Network
+from ..ir.sources import param_names
 
 OPSET = 13
-
-
-def _param_names(layer: Layer) -> tuple[str, str]:
-    src = layer.sources
-    if isinstance(src, DirectSources) and src.weight and src.bias:
-        return src.weight, src.bias
-    return f"{layer.name}.weight", f"{layer.name}.bias"
 
 
 def _pool_attrs(layer: Layer) -> dict:
@@ -43,7 +37,7 @@ def _onnx_pads(pads) -> list[int]:
 def _nodes(layer: Layer, x: str, y: str, inits: list) -> list:
     a = layer.attrs
     if layer.op in ("conv", "dense"):
-        wname, bname = _param_names(layer)
+        wname, bname = param_names(layer)
         inits.append(numpy_helper.from_array(np.asarray(layer.params["weight"], np.float32), wname))
         inits.append(numpy_helper.from_array(np.asarray(layer.params["bias"], np.float32), bname))
         if layer.op == "dense":

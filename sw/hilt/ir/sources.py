@@ -43,3 +43,12 @@ class DirectSources(ParamSources):
 
     def names(self):
         return [n for n in (self.weight, self.bias) if n is not None]
+
+
+def param_names(layer) -> tuple[str, str]:
+    """The initializer names a conv/dense layer's weight and bias are exported under: the imported ones where
+    they were the parameters themselves, else ``<layer>.weight`` / ``<layer>.bias`` (canonical form)."""
+    src = layer.sources
+    if isinstance(src, DirectSources) and src.weight and src.bias:
+        return src.weight, src.bias
+    return f"{layer.name}.weight", f"{layer.name}.bias"

@@ -22,6 +22,7 @@ class Op:
     keeps_format = False  # its output has its input's fixed-point format (no requantization of its own)
     error_keeps_format = False  # backward never grows an error through it: its input error keeps the format
     fuses = False  # right after a conv/dense it is part of that unit's requantizer (ReLU)
+    hls_buffers_tap = False  # its backward kernel reads its whole forward tap into a buffer of its own first
     stage_resources: dict = {}  # what its fixed-rate stage needs beyond line buffer and logic (LRN: its table)
 
     # ---- IR -----------------------------------------------------------------------------------------

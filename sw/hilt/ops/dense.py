@@ -7,6 +7,7 @@ from .base import Linear
 
 class Dense(Linear):
     name = "dense"
+    hls_buffers_tap = True  # its gradient unit reads the whole input vector before any error arrives
 
     def out_shape(self, layer):
         return (layer.params["weight"].shape[0],)
@@ -22,13 +23,13 @@ class Dense(Linear):
         return (dy @ w if need_dx else None), {"weight": dy.T @ x, "bias": dy.sum(axis=0)}
 
     def hls_error_unit(self, layer, n, e, e_in, z, err, shift, err_bits, acc_bits):
-        """(config structs, calls) of the error unit: the dense kernel on the transposed matrix (_t), folded
-        as the plan's (tied) err unit."""
+        """(config structs, calls) of the error unit: the transposed product on the forward weights (_t, no
+        copy: the tied unit reads the forward banks), folded as the plan's (tied) err unit."""
         rows, cols = layer.params["weight"].shape
         structs = [{"name": f"{n}_t", "fields": [("O", cols), ("G", 1), ("K", rows), ("PE", err.pe),
                                                  ("SIMD", err.simd), ("BITS", err_bits), ("ACC_BITS", acc_bits),
                                                  ("SHIFT", shift)]}]
-        return structs, [f"hilt::dense<{n}_t_p, wgt_t>({e}, {e_in}, {n}_wt, zeros)"]
+        return structs, [f"hilt::dense_tied<{n}_t_p, wgt_t>({e}, {e_in}, {n}_w)"]
 
 
 OP = Dense()

@@ -17,6 +17,7 @@ class MaxPool(Op):
     fixed_stage = True
     int_backward = True
     hls_backward = True
+    hls_buffers_tap = True  # its backward kernel reads the whole input map before any error arrives
 
     def out_shape(self, layer):
         return window_out_shape(layer, layer.in_shape[0])

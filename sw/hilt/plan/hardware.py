@@ -56,12 +56,14 @@ class Target:
     storages: tuple[str, ...]
     stashes: tuple[str, ...]
     grad_folding: bool
-    not_built: str = ""  # what the performance model knows and this target does not build (for messages)
+    not_built: str = ""
+    memory_plan: bool = False  # its memories are the arrays plan.memory lists (what the generated code declares)  # what the performance model knows and this target does not build (for messages)
 
 
 MODEL = Target("model", "pixel", (1, 2, 4), ("bram", "uram", "lutram", "deferred"), STASHES, True)
-HLS = Target("hls", "value", (1, 2, 4), ("bram", "lutram"), ("lutram", "bram"), False,
-             "pixel-wide streams, URAM and DDR placement, deferred and folded gradient units")
+HLS = Target("hls", "value", (1, 2, 4), ("bram", "uram", "lutram", "deferred"), (), False,
+             "pixel-wide streams, per-layer stashes (the backward taps are FIFOs), folded gradient units",
+             memory_plan=True)
 TARGETS = {t.name: t for t in (MODEL, HLS)}
 
 

@@ -1,4 +1,5 @@
-"""``hilt rtlsim``: the RTL twin of a generated design, cycle by cycle, against the golden model."""
+"""``hilt rtlsim``: the RTL twin of a generated design, cycle by cycle, against the golden model;
+``hilt rtlsynth``: its Yosys synthesis next to the DSE's resource estimate."""
 
 from __future__ import annotations
 
@@ -30,6 +31,28 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="backpressure pattern seed (default 0)")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.set_defaults(func=cmd_rtlsim)
+
+    p = sub.add_parser("rtlsynth", help="synthesise designs' RTL twins with Yosys synth_xilinx and print LUT/FF/DSP/"
+                                        "BRAM next to the DSE's estimate",
+                       description="Synthesise the RTL twin of each DIR (a project from `hilt compile`; its rtl/ "
+                                   "folder is generated from the manifest's plan if missing) with Yosys `synth_xilinx` "
+                                   "for the board's family (xc7 for Zynq-7000, xcup for Zynq UltraScale+), hierarchy "
+                                   "kept, and print its LUT/FF/DSP/BRAM18 next to the DSE resource model's estimate "
+                                   "(without the shell: the twin has no DMA). These are Yosys-on-the-twin numbers, "
+                                   "not Vivado on the HLS design. With four or more designs, `--refit FILE` writes "
+                                   "the model's LUT/FF coefficients least-squares fitted to them. Needs yosys on PATH "
+                                   "(apt-get install yosys); a design can take many minutes.")
+    p.add_argument("projects", metavar="DIR", nargs="+", help="projects to synthesise, or reports (FILE.json) an "
+                                                                "earlier run wrote with --json, taken as they are "
+                                                                "(to refit over designs synthesised separately)")
+    p.add_argument("--rtl-dir", metavar="RTL", help="synthesise this folder instead of DIR/rtl (one DIR only)")
+    p.add_argument("--board", help="the board whose family and resource model to use (default: the project's "
+                                   "board; needed for a project compiled without one)")
+    p.add_argument("--timeout", type=positive_int, default=3600, help="seconds per design (default 3600)")
+    p.add_argument("--refit", metavar="FILE", help="write LUT/FF coefficients refitted to these designs (JSON; "
+                                                   "needs four or more)")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.set_defaults(func=cmd_rtlsynth)
 
 
 def _beat_bits(manifest: dict) -> int:
@@ -66,18 +89,23 @@ def _rtl_dir(project: Path, manifest: dict, q, override: str | None) -> Path:
     return rtl
 
 
+def _project(path: str):
+    from ..validate import load_quantized, mapping, read_json
+
+    project = Path(path)
+    if not (project / "manifest.json").is_file() or not (project / "qmodel.npz").is_file():
+        raise HiltError(f"{project}: not a project written by `hilt compile` (manifest.json, qmodel.npz missing)")
+    manifest = mapping(read_json(project / "manifest.json", "project manifest"), "manifest.json")
+    return project, manifest, load_quantized(project / "qmodel.npz")
+
+
 def cmd_rtlsim(args) -> int:
     from .. import golden
     from ..commands.common import write_json
     from ..loading import load_splits
-    from ..validate import load_quantized, mapping, read_json
     from . import twin
 
-    project = Path(args.project)
-    if not (project / "manifest.json").is_file() or not (project / "qmodel.npz").is_file():
-        raise HiltError(f"{project}: not a project written by `hilt compile` (manifest.json, qmodel.npz missing)")
-    manifest = mapping(read_json(project / "manifest.json", "project manifest"), "manifest.json")
-    q = load_quantized(project / "qmodel.npz")
+    project, manifest, q = _project(args.project)
     rtl = _rtl_dir(project, manifest, q, args.rtl_dir)
     info = json.loads((rtl / "rtl.json").read_text())
     _, test_ds = load_splits(args.data, q.network)
@@ -113,3 +141,84 @@ def cmd_rtlsim(args) -> int:
                                "modes": modes, "predicted": pred, "folding": info.get("folding"),
                                "ppc": info.get("ppc", 1), "beat_bits": info["beat_bits"]})
     return 0 if ok else 1
+
+
+SYNTH_ROWS = ("lut", "ff", "dsp", "bram18")
+
+
+def cmd_rtlsynth(args) -> int:
+    from ..commands.common import write_json
+    from ..dse.boards import load_board
+    from ..dse.resources import Coefficients, design_features
+    from ..dse.perf import UnitFolding
+    from ..plan import HardwarePlan
+    from . import synth
+
+    if args.rtl_dir and len(args.projects) > 1:
+        raise HiltError("--rtl-dir names the twin of one project; give one DIR with it")
+    if args.refit and len(args.projects) < 4 and not any(p.endswith(".json") for p in args.projects):
+        raise HiltError(f"--refit needs four or more designs to fit four coefficients (got {len(args.projects)})")
+    synth.yosys()
+    rows = []
+    for path in args.projects:
+        if path.endswith(".json") and Path(path).is_file():  # an earlier report: its designs, not synthesised again
+            for row in _report_designs(path):
+                rows.append(row)
+                _print_synth(row)
+            continue
+        project, manifest, q = _project(path)
+        board = load_board(args.board or str(manifest.get("board", "zcu104")).lower())
+        rtl = _rtl_dir(project, manifest, q, args.rtl_dir)
+        info = json.loads((rtl / "rtl.json").read_text())
+        plan = HardwarePlan.from_json(manifest["plan"]) if "plan" in manifest else None
+        family = synth.FAMILY.get(board.ps, "xcup")
+        print(f"synthesising {info['top']} ({project}) with yosys synth_xilinx -family {family} ...", flush=True)
+        got = synth.synthesize(rtl, family, args.timeout)
+        est = synth.estimate(q, info, board, plan)
+        first = q.network.weighted_layers()[0].name
+        units = {(n, "fwd"): UnitFolding(f["pe"], f["simd"], info.get("ppc", 1) if n == first else 1)
+                 for n, f in info["folding"].items()}
+        rows.append({"project": str(project), "top": info["top"], "board": board.key, "family": family,
+                     "folding": info["folding"], "ppc": info.get("ppc", 1), "seconds": got["seconds"],
+                     "yosys": got["total"], "modules": got["modules"], "estimate": est,
+                     "features": design_features(q.network, units, "infer"), "version": got["yosys"]})
+        _print_synth(rows[-1])
+        if args.json:  # after each design: a long run leaves what it has finished
+            write_json(args.json, {"designs": rows})
+    report = {"designs": rows}
+    if args.refit and len(rows) < 4:
+        raise HiltError(f"--refit needs four or more designs to fit four coefficients (got {len(rows)})")
+    if args.refit:
+        base = Coefficients()
+        fitted = base.refit([r["features"] for r in rows],
+                            [{"lut": r["yosys"]["lut_logic"], "ff": r["yosys"]["ff"]} for r in rows])
+        report["refit"] = {k: getattr(fitted, k) for k in ("lut_per_lane", "ff_per_lane", "lut_per_unit",
+                                                            "ff_per_unit", "lut_per_fixed_stage", "ff_per_fixed_stage")}
+        print("LUT/FF coefficients refitted to these Yosys designs (logic LUTs; LUTRAM is modelled as memory):")
+        for k, v in report["refit"].items():
+            print(f"  {k:20s} {getattr(base, k):8.1f} -> {v:8.1f}")
+        write_json(args.refit, report["refit"])
+    if args.json:
+        write_json(args.json, report)
+    return 0
+
+
+def _report_designs(path: str) -> list[dict]:
+    from ..validate import mapping, read_json
+
+    report = mapping(read_json(path, "rtlsynth report"), path)
+    designs = report.get("designs")
+    need = {"top", "board", "family", "seconds", "yosys", "estimate", "features"}
+    if not isinstance(designs, list) or not all(isinstance(d, dict) and need <= set(d) for d in designs):
+        raise HiltError(f"{path}: not a report written by `hilt rtlsynth --json` (a 'designs' list with "
+                        f"{', '.join(sorted(need))})")
+    return designs
+
+
+def _print_synth(row: dict) -> None:
+    print(f"  {row['top']} on {row['board']} ({row['family']}), Yosys {row['seconds']:.0f} s")
+    print(f"  {'resource':10s} {'DSE estimate':>13s} {'Yosys':>9s}")
+    for r in SYNTH_ROWS:
+        print(f"  {r:10s} {row['estimate'][r]:13.0f} {row['yosys'][r]:9d}")
+    y = row["yosys"]
+    print(f"  (Yosys LUTs: {y['lut_logic']} logic + {y['lutram_luts']} as LUTRAM/SRL; {y['carry']} carry chains)")

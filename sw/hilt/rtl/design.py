@@ -57,6 +57,10 @@ def _unit(q: QModel, ql, layer, folding: dict[str, LayerFolding], lanes_in: int)
             ho, wo = win.out_hw(h, w, a)
         else:
             c, h, w, kh, kw, sh, sw, pt, pl, ho, wo = int(np.prod(layer.in_shape)), 1, 1, 1, 1, 1, 1, 0, 0, 1, 1
+        if (w * c) % lanes_in:
+            raise HiltError(f"layer {layer.name}: the RTL twin's line buffer takes whole beats per row, but a row of "
+                            f"{w * c} values is not a multiple of the {lanes_in} values per beat (choose a ppc that "
+                            f"divides the width {w})")
         p = {"C": c, "H": h, "W": w, "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PT": pt, "PL": pl, "HO": ho, "WO": wo,
              "O": o, "PE": f.pe, "SIMD": f.simd, "SHIFT": ql.shift, "IN_LANES": lanes_in}
         k = c * kh * kw

@@ -126,7 +126,7 @@ def cycles_per_sample(beat_cycles: list[int], beats_per_sample: int, samples: in
 
 
 def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
-    """The DSE performance model's II and fill-based latency for the forward pipeline at ``folding``
+    """The DSE performance model's II and latency for the forward pipeline at ``folding``
     (``ppc``: the first unit's input pixels per cycle)."""
     from ..dse import perf
 
@@ -136,6 +136,6 @@ def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
         pe, simd = (f["pe"], f["simd"]) if isinstance(f, dict) else (f.pe, f.simd)
         units[(name, "fwd")] = perf.UnitFolding(pe, simd, ppc if name == first else 1)
     st = perf.stages(q.network, units, "infer")
-    ii = max(s.cycles for s in st)
-    return {"ii_cycles": ii, "latency_cycles": sum(s.fill for s in st) + ii,
+    p = perf.performance(q.network, units, 1.0, "infer")
+    return {"ii_cycles": p.ii_cycles, "latency_cycles": p.latency_cycles,
             "stages": {f"{s.layer}.{s.unit}": s.cycles for s in st}}
