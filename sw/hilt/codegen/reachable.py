@@ -42,7 +42,8 @@ def _generator(trips: dict, struct: str) -> tuple[int, str]:
 
 def reachable(net, stage, fwd: dict, bwd: dict) -> tuple[int | None, str]:
     """(cycles per sample the generated loops need at II = 1, how they add up) of one model stage;
-    None where the generated kernel has no counted loop (a pool's backward is not pipelined)."""
+    None where the generated kernel has no counted loop (a pool's backward is not pipelined, a deferred
+    gradient is formed at the batch boundary)."""
     layer = next(l for l in net.layers if l.name == stage.layer)
     n = c_name(layer.name)
     if stage.unit == "fwd":
@@ -62,6 +63,8 @@ def reachable(net, stage, fwd: dict, bwd: dict) -> tuple[int | None, str]:
         # layer's: its input vector, then one (o, k) a cycle, in one process
         gen, what = _generator(bwd, f"{n}_p")
         grad = bwd.get((f"{n}_p", "grad"), 0)
+        if gen == 0 and grad == 0:  # a deferred gradient: stashed per sample, formed at the batch boundary
+            return None, "deferred (formed at the batch boundary)"
         if what == "gather":
             return gen + grad, f"stream {gen:,} + grad {grad:,}"
         return max(gen, grad), f"max({what} {gen:,}; grad {grad:,})"
