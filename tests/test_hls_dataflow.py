@@ -14,7 +14,8 @@ import pytest
 from hilt import golden
 from hilt.accel import interface
 from hilt.codegen import compile_project
-from hilt.codegen.csim import _layouts, _to_beats, build, execute, run, run_backward, syntax_check
+from hilt.accel.order import tap_to_stream
+from hilt.codegen.csim import _layouts, build, execute, run, run_backward, syntax_check
 from hilt.errors import HiltError
 from hilt.ir import Layer, Network
 from hilt.quant import quantize
@@ -67,7 +68,7 @@ def _backward_arrays(q, x, labels, manifest):
     lay = _layouts(manifest)
     arrays = []
     for i in range(len(x)):
-        arrays += [_to_beats(t, *l)[i] for t, l in zip(ref, lay)] + [err[i]]
+        arrays += [tap_to_stream(t, *l)[i] for t, l in zip(ref, lay)] + [err[i]]
     return arrays
 
 
@@ -117,13 +118,13 @@ def test_every_mode_of_the_small_net_in_the_bounded_unbounded_and_vendor_csims(s
     manifest = json.loads((path / "manifest.json").read_text())
     arrays = _backward_arrays(q, x, labels, manifest)
     for csim in ("bounded", "unbounded", "vendor"):
-        taps, status = execute(path, "train_forward", len(x), [t for t in _to_beats(x_int, *_layouts(manifest)[0])],
+        taps, status = execute(path, "train_forward", len(x), [t for t in tap_to_stream(x_int, *_layouts(manifest)[0])],
                                csim=csim)
         assert status == interface.Status.OK
         per_sample = len(ref)
         for t in range(per_sample):
             got = np.stack([taps[n * per_sample + t] for n in range(len(x))])
-            assert np.array_equal(got, _to_beats(ref[t], *_layouts(manifest)[t])), (csim, t)
+            assert np.array_equal(got, tap_to_stream(ref[t], *_layouts(manifest)[t])), (csim, t)
         out, status = execute(path, "backward", len(x), arrays, csim=csim)
         assert status == interface.Status.OK
         assert np.array_equal(out[-1], bp.grads["d"]["bias"]), csim  # the call's last section

@@ -51,3 +51,20 @@ def board(overlay_dir):
     from hilt.faults import Chip
 
     return open_board(overlay_dir, simulated=True, chip=Chip(seed=3, f_safe_mhz=200.0))
+
+
+@pytest.fixture(scope="session")
+def trained_onnx(tmp_path_factory):
+    """LeNet-5 trained for one epoch on 2,000 MNIST-5k images: for experiments whose
+    result needs a model that classifies (faults: an untrained model is at chance with or without them)."""
+    from hilt import data, zoo
+    from hilt.frontend import export_onnx, import_onnx
+    from hilt.train import SGDConfig, train
+
+    train_ds, _ = data.load_splits("mnist5k")
+    pick = np.random.default_rng(0).permutation(len(train_ds.x))[:2000]  # the split is sorted by class
+    net = train(import_onnx(zoo.build("lenet5", seed=0)), train_ds.x[pick], train_ds.y[pick],
+                SGDConfig(epochs=1), progress=False).network
+    path = tmp_path_factory.mktemp("trained") / "lenet5.onnx"
+    export_onnx(net, path)
+    return path

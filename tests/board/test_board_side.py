@@ -13,8 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # the driver, the golden model, the host training loop and what they load
-BOARD_SIDE = ["hilt.board.driver", "hilt.board.overlay", "hilt.board.streams", "hilt.board.clocking",
-              "hilt.golden", "hilt.train.hil", "hilt.quant", "hilt.accel"]
+BOARD_SIDE = ["hilt.board.driver", "hilt.board.overlay", "hilt.board.clocking", "hilt.board.engine",
+              "hilt.accel.order", "hilt.engine.program", "hilt.dse.sequential", "hilt.golden", "hilt.train.hil",
+              "hilt.quant", "hilt.accel"]
 BLOCKED = ("onnx", "onnxruntime", "scipy", "matplotlib", "torch", "jinja2", "yaml")  # tqdm comes with pynq
 
 

@@ -122,6 +122,10 @@ def test_rtlsynth_takes_earlier_reports_for_a_refit(tmp_path, capsys):
             "lut_per_fixed_stage": 50, "ff_per_fixed_stage": 60}
     assert coef == pytest.approx(want)
     assert "lut_per_lane" in capsys.readouterr().out
+    same = [dict(d, features={**d["features"], "units": 2, "fixed_stages": 1}) for d in designs]
+    (tmp_path / "same.json").write_text(json.dumps({"designs": same}))
+    assert main(["rtlsynth", str(tmp_path / "same.json"), "--refit", str(tmp_path / "d.json")]) == 2
+    assert "rank 2" in capsys.readouterr().err and not (tmp_path / "d.json").exists()
     (tmp_path / "bad.json").write_text(json.dumps({"designs": [{"top": "t"}]}))
     assert main(["rtlsynth", str(tmp_path / "bad.json")]) == 2
     assert "not a report written by" in capsys.readouterr().err

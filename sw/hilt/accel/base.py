@@ -70,6 +70,12 @@ class Accelerator(ABC):
     def forward(self, x: np.ndarray, taps: bool = False) -> ForwardResult:
         """Run a batch; raises AcceleratorHang if the accelerator does not answer."""
 
+    def backward(self, taps: list, err: np.ndarray):
+        """MODE_BACKWARD: forward taps and the integer logits error in, a ``golden.BackwardResult`` out."""
+        from ..errors import HiltError
+
+        raise HiltError(f"the {self.name} backend runs no backward pass; use the host's (the default)")
+
     def reset(self) -> None:
         """Recover from a hang (re-program / reset the accelerator). Weights must be re-loaded."""
 

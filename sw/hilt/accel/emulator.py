@@ -51,7 +51,7 @@ class Emulator(Accelerator):
     def reset(self) -> None:
         self.hung = False
 
-    def forward(self, x: np.ndarray, taps: bool = False) -> ForwardResult:
+    def _check_alive(self) -> None:
         if self.q is None:
             raise RuntimeError("load a quantized model before running the accelerator")
         if self.hung or self._clock > self.chip.f_crash_mhz:
@@ -60,6 +60,24 @@ class Emulator(Accelerator):
             self.hung = True
             raise AcceleratorHang(f"no answer at {self._clock:g} MHz (this chip hangs above "
                                   f"{self.chip.f_crash_mhz:g} MHz); reset() and lower the clock")
+
+    def backward(self, taps: list, err: np.ndarray):
+        """The BP pipeline: the golden model's integer backward on the weights as this chip's memory holds them
+        (stuck-at bits included). Timing errors are modelled in the forward datapath only."""
+        import copy
+
+        from ..golden import backward
+
+        self._check_alive()
+        memory = copy.copy(self.q)
+        memory.layers = [copy.copy(ql) for ql in self.q.layers]
+        for ql in memory.layers:
+            if ql.name in self.weights:
+                ql.arrays = dict(ql.arrays, weight=self.weights[ql.name])
+        return backward(memory, taps, err)
+
+    def forward(self, x: np.ndarray, taps: bool = False) -> ForwardResult:
+        self._check_alive()
         call = self.counters.forward_calls
         self.counters.forward_calls += 1
         self.counters.samples += len(x)

@@ -10,12 +10,20 @@ __all__ = ["open_board"]
 
 
 def open_board(overlay_dir, simulated: bool = False, chip=None, faults=None, **kwargs):
-    """A ``Board`` on the overlay folder: on the real board, or (``simulated``) on a fresh simulated one."""
+    """A ``Board`` on the overlay folder: on the real board, or (``simulated``) on a fresh simulated one whose die
+    is ``chip`` with ``faults``. ``kwargs`` go to ``Board`` (e.g. ``inject=(chip, faults)``: weight-memory faults
+    the driver writes into every weight load)."""
+    from .overlay import open_overlay
+
+    folder = open_overlay(overlay_dir)
     if simulated:
-        from .overlay import open_overlay
         from .sim import install
 
-        install(chip=chip, faults=faults, family=open_overlay(overlay_dir).family)
+        install(chip=chip, faults=faults, family=folder.family)
+    if folder.kind == "sequential":
+        from .engine import EngineBoard  # the layer-sequential engine: no DMA, its own masters to DDR
+
+        return EngineBoard(overlay_dir, **kwargs)
     from .driver import Board
 
     return Board(overlay_dir, **kwargs)

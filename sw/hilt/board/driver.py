@@ -24,9 +24,10 @@ import warnings
 import numpy as np
 
 from ..accel import interface as itf
+from ..accel import order
 from ..accel.base import Accelerator, AcceleratorHang, ForwardResult
 from ..errors import HiltError
-from . import clocking, pynqcompat, streams
+from . import clocking, pynqcompat
 from .overlay import open_overlay
 
 DMA_SR = {"MM2S": 0x04, "S2MM": 0x34}
@@ -45,11 +46,42 @@ class ClockError(RuntimeError):
     """The Clocking Wizard did not lock."""
 
 
+class UnsupportedMode(HiltError):
+    """The accelerator answered UNSUPPORTED_MODE: the design lacks what the call needs (e.g. the backward
+    pipeline)."""
+
+
+def signature(q) -> list:
+    """What a design compiles in besides its weights (formats and shifts, the backward's too): a model with
+    another signature needs another bitstream."""
+    fmt = lambda f: list(f.to_json()) if f is not None else None  # noqa: E731
+    return [[ql.name, ql.op, ql.shift, ql.lut_shift, fmt(ql.in_fmt), fmt(ql.out_fmt), fmt(ql.w_fmt),
+             fmt(ql.err_in_fmt), fmt(ql.grad_fmt), fmt(ql.bias_grad_fmt)] for ql in q.compute_layers()] + \
+        [fmt(q.err_out_fmt)]
+
+
+def stored_weights(q, chip, faults):
+    """``q`` with each weight as a memory with ``chip``'s stuck-at map for ``faults`` would return it: what the
+    driver streams to inject weight-memory faults into a board whose memory has none."""
+    import copy
+
+    from ..faults import weight_fault_map
+
+    out = copy.copy(q)
+    out.layers = [copy.copy(ql) for ql in q.layers]
+    for ql in out.layers:
+        if "weight" in ql.arrays:
+            fmap = weight_fault_map(chip, faults, ql.name, ql.arrays["weight"].shape, q.bits)
+            ql.arrays = dict(ql.arrays, weight=fmap.read(ql.arrays["weight"]))
+    return out
+
+
 class Board(Accelerator):
     name = "board"
 
     def __init__(self, overlay_dir, download: bool = True, deadline_factor: float = 4.0,
-                 deadline_floor_s: float = 0.05, max_batch: int = 256, lock_timeout_s: float = 0.1):
+                 deadline_floor_s: float = 0.05, max_batch: int = 256, lock_timeout_s: float = 0.1,
+                 inject=None):
         import pynq
 
         super().__init__()
@@ -61,7 +93,8 @@ class Board(Accelerator):
         self.cycles_per_sample = int(man["cycles_per_sample"])
         self.latency_cycles = int(man.get("latency_cycles", self.cycles_per_sample))
         self.regs = man["interface"]["control"]["registers"]
-        self.beat_bits = self.folder.beat_bits
+        self.streaming = self.folder.kind == "streaming"  # the other kind (sequential) has no DMA: EngineBoard
+        self.beat_bits = self.folder.beat_bits if self.streaming else 0
         self.deadline_factor = deadline_factor
         self.deadline_floor_s = deadline_floor_s
         self.max_batch = max_batch
@@ -70,6 +103,9 @@ class Board(Accelerator):
         self.net = self.design.network
         self.tap_shapes = [tuple(self.net.input_shape)] + [tuple(l.out_shape) for l in
                                                             self.net.layers[:len(self.design.compute_layers())]]
+        self.tap_layouts = order.tap_layouts(self.net, len(self.design.compute_layers()))
+        # (chip, FaultConfig): weight-memory faults the driver injects by streaming the faulty words
+        self.inject = inject
         self.clock_log: list[dict] = []  # every set_clock: requested and set
         self.hang_log: list[dict] = []
         self._requested = float(man["freq_mhz"])
@@ -89,11 +125,12 @@ class Board(Accelerator):
         self.overlay.download()
         ov = self.folder
         self.ip = getattr(self.overlay, ov.ip_name("accel"))
-        self.dma = getattr(self.overlay, ov.ip_name("dma"))
-        if self.dma.sendchannel is None or self.dma.recvchannel is None:
-            raise HiltError(f"{ov.hwh}: the AXI DMA {ov.ip_name('dma')} lacks MM2S or S2MM (simple mode, both "
-                            f"channels, is what the accelerator needs)")
-        self._reset_dma()  # pynq keeps the DMA driver of an earlier download: its channels start halted again
+        if self.streaming:
+            self.dma = getattr(self.overlay, ov.ip_name("dma"))
+            if self.dma.sendchannel is None or self.dma.recvchannel is None:
+                raise HiltError(f"{ov.hwh}: the AXI DMA {ov.ip_name('dma')} lacks MM2S or S2MM (simple mode, both "
+                                f"channels, is what the accelerator needs)")
+            self._reset_dma()  # pynq keeps the DMA driver of an earlier download: its channels start halted again
         wizard = ov.manifest["clock"].get("wizard")
         self.wizard = getattr(self.overlay, wizard) if wizard and wizard in self.overlay.ip_dict else None
         gpio = ov.ip_name("reset_gpio")
@@ -139,11 +176,15 @@ class Board(Accelerator):
         self.clock_log.append({"requested_mhz": float(mhz), "set_mhz": actual, **how})
         return actual
 
-    def deadline_s(self, samples: int, stream_bytes: int = 0) -> float:
+    BACKWARD_FACTOR = 3  # the BP pipeline per forward layer: the error conv and the gradient conv, both as long
+
+    def deadline_s(self, samples: int, stream_bytes: int = 0, mode=None) -> float:
         """How long one call may take: the design's predicted cycles at the current clock (and one beat a
         cycle for the streams, which matters for weight loads), with margin."""
         cycles = self.latency_cycles + max(0, samples - 1) * self.cycles_per_sample
-        cycles += stream_bytes * 8 // self.beat_bits
+        if mode == itf.Mode.BACKWARD:
+            cycles *= self.BACKWARD_FACTOR
+        cycles += stream_bytes * 8 // self.beat_bits if self.beat_bits else 0
         return max(self.deadline_floor_s, self.deadline_factor * cycles / (self._clock * 1e6))
 
     # ---- calls ------------------------------------------------------------------------------------
@@ -174,6 +215,12 @@ class Board(Accelerator):
         self.ip.write(self.regs["ctrl"], itf.AP_START)
         self._wait(mode, samples, bool(data.size), bool(out_bytes), int(data.size) + out_bytes)
         status = int(self.ip.read(self.regs["status"]))
+        if status == itf.Status.UNSUPPORTED_MODE:
+            raise UnsupportedMode(f"{self.folder.path}: the accelerator answered UNSUPPORTED_MODE to "
+                                  f"{mode.name.lower()}" + (": the design was built without the backward pipeline "
+                                                            "(a layer has no integer backward kernel, or it was "
+                                                            "built for inference); run the backward pass on the "
+                                                            "host" if mode == itf.Mode.BACKWARD else ""))
         if status != itf.Status.OK:
             raise HiltError(f"the accelerator answered status {status} "
                             f"({itf.Status(status).name.lower()}) to mode {mode.name.lower()}")
@@ -183,7 +230,7 @@ class Board(Accelerator):
         return itf.unpack_sections(outs, np.array(out_buf[:out_bytes]), self.beat_bits)
 
     def _wait(self, mode, samples: int, sending: bool, receiving: bool, stream_bytes: int) -> None:
-        limit = self.deadline_s(samples, stream_bytes)
+        limit = self.deadline_s(samples, stream_bytes, mode)
         start = time.monotonic()
         done = False
         while True:
@@ -200,18 +247,23 @@ class Board(Accelerator):
                 return
             waited = time.monotonic() - start
             if waited > limit:
-                record = {"mode": mode.name.lower(), "samples": samples, "clock_mhz": self._clock,
-                          "deadline_s": limit, "waited_s": waited}
-                self._recover()
-                record["recovered_at_mhz"] = self._clock
-                self.hang_log.append(record)
-                self.counters.hangs += 1
-                raise AcceleratorHang(f"no answer within {limit * 1e3:.0f} ms at {record['clock_mhz']:g} MHz "
-                                      f"(deadline from {self.cycles_per_sample} cycles per sample); recovered: "
-                                      f"clock back to {self._clock:g} MHz, accelerator and DMA reset")
+                self._hang(mode.name.lower(), samples, limit, waited)
+
+    def _hang(self, what: str, samples: int, limit: float, waited: float) -> None:
+        """A missed deadline: record it, run the recovery sequence, raise ``AcceleratorHang``."""
+        record = {"mode": what, "samples": samples, "clock_mhz": self._clock, "deadline_s": limit, "waited_s": waited}
+        self._recover()
+        record["recovered_at_mhz"] = self._clock
+        self.hang_log.append(record)
+        self.counters.hangs += 1
+        raise AcceleratorHang(f"no answer within {limit * 1e3:.0f} ms at {record['clock_mhz']:g} MHz "
+                              f"(deadline from {self.cycles_per_sample} cycles per sample); recovered: "
+                              f"clock back to {self._clock:g} MHz, accelerator and DMA reset")
 
     def _reset_dma(self) -> None:
         """PG021: the reset bit of either channel's DMACR resets both; then start them again."""
+        if self.dma is None:
+            return
         self.dma.write(0x00, DMA_RESET)
         deadline = time.monotonic() + 0.01
         while self.dma.read(0x00) & DMA_RESET and time.monotonic() < deadline:
@@ -236,11 +288,12 @@ class Board(Accelerator):
     # ---- the Accelerator interface ----------------------------------------------------------------
     def load(self, q) -> None:
         """Stream ``q``'s integer weights in (MODE_LOAD_WEIGHTS). Its formats must be the design's."""
-        if streams.signature(q) != streams.signature(self.design):
+        if signature(q) != signature(self.design):
             raise HiltError(f"{self.folder.path}: the overlay was built for other formats or shifts than this "
                             f"model's; quantize with the overlay's model ({self.folder.qmodel_path.name}) or "
                             f"rebuild the overlay")
-        self._call(itf.Mode.LOAD_WEIGHTS, streams.weight_arrays(q), 0)
+        stored = stored_weights(q, *self.inject) if self.inject is not None else q
+        self._call(itf.Mode.LOAD_WEIGHTS, order.weight_arrays(stored), 0)
         self.q = q
 
     def forward(self, x: np.ndarray, taps: bool = False) -> ForwardResult:
@@ -259,15 +312,46 @@ class Board(Accelerator):
 
     def _forward_chunk(self, x: np.ndarray, taps: bool):
         n = len(x)
-        images = list(streams.to_hwc(self.q.input_fmt.to_int(x)))
+        images = list(order.tap_to_stream(self.q.input_fmt.to_int(x), *self.tap_layouts[0]))
         mode = itf.Mode.TRAIN_FORWARD if taps else itf.Mode.INFER
         out = self._call(mode, images, n)
         if not taps:
             return np.stack(out).astype(np.int64), None
         k = len(self.tap_shapes)
-        per_tap = [streams.from_hwc(np.stack(out[t::k]), shape).astype(np.int64)
-                   for t, shape in enumerate(self.tap_shapes)]
+        per_tap = [order.tap_from_stream(np.stack(out[t::k]), *layout).astype(np.int64)
+                   for t, layout in enumerate(self.tap_layouts)]
         return per_tap[-1].reshape(n, -1), per_tap
+
+    def backward(self, taps: list, err: np.ndarray):
+        """MODE_BACKWARD on the design's BP pipeline: forward ``taps`` (input, every layer's output, logits; the
+        model's layouts) and the integer error at the logits (``err_out_fmt``) in; a ``golden.BackwardResult``
+        out (errors at activations 1..L-1, the logits' error at L, 32-bit weight and bias gradients of the
+        batch). A design without the pipeline answers UNSUPPORTED_MODE: ``UnsupportedMode`` is raised."""
+        from ..golden.backward import BackwardResult
+
+        if self.q is None:
+            self.q = self.design
+        err = np.asarray(err, np.int64)
+        n = len(err)
+        k = len(self.tap_layouts)
+        if len(taps) != k:
+            raise ValueError(f"{len(taps)} taps; this design has {k} (input, every layer's output, logits)")
+        per_tap = [order.tap_to_stream(t, *layout) for t, layout in zip(taps, self.tap_layouts)]
+        arrays = [a for i in range(n) for a in [t[i] for t in per_tap] + [err[i].reshape(-1)]]
+        if not self.folder.backward:
+            arrays = []  # the layout of a design without the pipeline streams nothing: the IP answers the mode
+        out = self._call(itf.Mode.BACKWARD, arrays, n)
+        errors: list = [None] * k
+        errors[-1] = err
+        back = list(range(k - 2, 0, -1))  # the errors leave last layer first, for activations L-1..1
+        for j, i in enumerate(back):
+            errors[i] = order.tap_from_stream(np.stack(out[j:n * len(back):len(back)]), *self.tap_layouts[i])
+        grads, rest = {}, iter(out[n * len(back):])
+        for ql, layer, src in order.weighted_pairs(self.q):
+            grads[layer.name] = {"weight": order.weight_from_rows(next(rest), ql.arrays["weight"].shape, src),
+                                 "bias": next(rest)}
+        self.counters.samples += n
+        return BackwardResult(errors, grads)
 
     def status(self) -> dict:
         """What the driver knows, for JSON: clock requested and set, hangs, calls."""

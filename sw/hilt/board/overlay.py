@@ -54,6 +54,11 @@ class OverlayFolder:
                                 int(b["bias_bits"])) for b in self.manifest["weight_blocks"]]
 
     @property
+    def kind(self) -> str:
+        """``streaming`` (the pipeline behind an AXI DMA) or ``sequential`` (the engine with its own masters)."""
+        return self.manifest.get("kind", "streaming")
+
+    @property
     def backward(self) -> bool:
         return bool(self.manifest.get("backward", False))
 
@@ -87,7 +92,8 @@ def open_overlay(path: str | Path) -> OverlayFolder:
         raise HiltError(f"{manifest_path}: missing {', '.join(missing)}; rebuild the overlay with this hilt version")
     if manifest["family"] not in FAMILIES:
         raise HiltError(f"{manifest_path}: family {manifest['family']!r} is not one of {', '.join(FAMILIES)}")
-    needed = [k for k in IP_KEYS if k != "clk_wiz" or manifest["clock"].get("wizard")]
+    needed = [k for k in IP_KEYS if (k != "clk_wiz" or manifest["clock"].get("wizard"))
+              and (k != "dma" or manifest.get("kind", "streaming") == "streaming")]
     absent = [k for k in needed if k not in manifest["ips"]]
     if absent:
         raise HiltError(f"{manifest_path}: ips lacks {', '.join(absent)}")

@@ -36,8 +36,9 @@ import pynq.ps
 from pynq.buffer import PynqBuffer
 
 from ..accel import interface as itf
+from ..accel import order
 from ..faults import Chip, FaultConfig
-from . import clocking, streams
+from . import clocking
 from .overlay import open_overlay
 
 DDR_BASE = 0x1000_0000
@@ -256,7 +257,25 @@ class AxiDMA:
             self.board.accel.advance()
 
 
-class Accelerator:
+class ApCtrl:
+    """What every accelerator's ``ap_ctrl_hs`` control block shares: ap_done clear on read, the reset that
+    returns the control registers and the datapath (not the weight memory) to power-on, writes lost in reset."""
+
+    def reset(self) -> None:
+        """proc_sys_reset's peripheral reset: the control registers and the datapath, not the weight memory."""
+        self._power_on()
+        self.emu.reset()
+
+    def read_ctrl(self) -> int:
+        value = self.ctrl
+        self.ctrl &= ~itf.AP_DONE  # clear on read
+        return value
+
+    def held_in_reset(self) -> bool:
+        return self.board.gpio is not None and self.board.gpio.asserted
+
+
+class Accelerator(ApCtrl):
     """The HLS IP's ``ap_ctrl_hs`` control map with the emulator behind the streams."""
 
     def __init__(self, board: "SimBoard", overlay, chip: Chip, faults: FaultConfig):
@@ -265,7 +284,7 @@ class Accelerator:
         self.board = board
         self.overlay = overlay
         self.q = overlay.load_qmodel()  # the formats and shifts compiled into the design
-        self.flat_from = streams.flattened_from(self.q.network)
+        self.layouts = order.tap_layouts(self.q.network, len(self.q.compute_layers()))
         self.beat_bits = overlay.beat_bits
         self.emu = Emulator(chip, faults)
         self.emu.load(self.q)  # the bitstream's initial weights
@@ -280,17 +299,10 @@ class Accelerator:
         self.ier = self.gie = self.isr = 0
         self.hung = False
 
-    def reset(self) -> None:
-        """proc_sys_reset's peripheral reset: the control registers and the datapath, not the weight memory."""
-        self._power_on()
-        self.emu.reset()
-
     # -- registers
     def read(self, offset: int) -> int:
         if offset == itf.REG_CTRL:
-            value = self.ctrl
-            self.ctrl &= ~itf.AP_DONE  # clear on read
-            return value
+            return self.read_ctrl()
         if offset == itf.REG_STATUS_CTRL:
             value, self.status_vld = self.status_vld, 0
             return value
@@ -298,8 +310,8 @@ class Accelerator:
                 itf.REG_SAMPLES: self.samples, itf.REG_STATUS: self.status}.get(offset, 0)
 
     def write(self, offset: int, value: int) -> None:
-        if self.board.gpio is not None and self.board.gpio.asserted:
-            return  # held in reset: writes are lost
+        if self.held_in_reset():
+            return  # writes are lost
         if offset == itf.REG_CTRL:
             if value & itf.AP_START:
                 self.ctrl = (self.ctrl | itf.AP_START) & ~itf.AP_IDLE
@@ -365,24 +377,116 @@ class Accelerator:
             self.isr |= itf.ISR_DONE
 
     def _compute(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        q, net, n = self.q, self.q.network, self.samples
+        q, n = self.q, self.samples
         if self.mode == itf.Mode.LOAD_WEIGHTS:
             it = iter(arrays)
-            for ql, layer in zip(q.compute_layers(), net.layers):
-                if layer.weighted:
-                    w = next(it)
-                    ql.arrays["weight"] = streams.weight_from_rows(w, ql.arrays["weight"].shape,
-                                                                   self.flat_from.get(layer.name))
-                    ql.arrays["bias"] = next(it).astype(np.int64)
+            for ql, layer, src in order.weighted_pairs(q):
+                ql.arrays["weight"] = order.weight_from_rows(next(it), ql.arrays["weight"].shape, src)
+                ql.arrays["bias"] = next(it).astype(np.int64)
             self.emu.load(q)
             return []
-        x = streams.from_hwc(np.stack(arrays), net.input_shape)
+        if self.mode == itf.Mode.BACKWARD:
+            return self._backward(arrays)
+        x = order.tap_from_stream(np.stack(arrays), *self.layouts[0])
         taps = self.mode == itf.Mode.TRAIN_FORWARD
         result = self.emu.forward(q.input_fmt.to_float(x), taps=taps)
         if not taps:
             return list(result.logits.reshape(n, -1))
-        per_sample = [streams.to_hwc(t) for t in result.taps]
-        return [per_sample[t][i] for i in range(n) for t in range(len(per_sample))]
+        per_tap = [order.tap_to_stream(t, *layout) for t, layout in zip(result.taps, self.layouts)]
+        return [per_tap[t][i] for i in range(n) for t in range(len(per_tap))]
+
+    def _backward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """The BP pipeline: the emulator's backward (the golden model's on the weights its memory holds)."""
+        q, n, k = self.q, self.samples, len(self.layouts)
+        per_sample = [arrays[i * (k + 1):(i + 1) * (k + 1)] for i in range(n)]
+        taps = [order.tap_from_stream(np.stack([s[t] for s in per_sample]), *self.layouts[t]) for t in range(k)]
+        err = np.stack([s[k] for s in per_sample])
+        bp = self.emu.backward(taps, err)
+        back = range(k - 2, 0, -1)
+        errors = [order.tap_to_stream(bp.errors[i], *self.layouts[i]) for i in back]
+        out = [e[j] for j in range(n) for e in errors]
+        for ql, layer, src in order.weighted_pairs(q):
+            g = bp.grads[layer.name]
+            out += [order.weight_rows(g["weight"], src).reshape(-1), g["bias"]]
+        return out
+
+
+class EngineAccelerator(ApCtrl):
+    """The layer-sequential engine's ``ap_ctrl_hs`` map (pointer registers, descriptor count) with the engine's
+    virtual chip behind its AXI4 masters: on ``ap_start`` it reads the descriptors, the packed parameters and the
+    input from DDR at the pointers, runs ``hilt.engine.accel.EngineEmulator`` (the engine's shared MAC lanes) at
+    the wizard's clock and writes every layer's output to its region. It models the overlay's network: the
+    descriptors in DDR must be the ones the engine's program gives that network (a host writing others gets a
+    ``SimError`` naming the field, not a silent guess at what the engine would compute)."""
+
+    def __init__(self, board: "SimBoard", overlay, chip: Chip, faults: FaultConfig):
+        from ..dse.sequential import EngineConfig
+        from ..engine.accel import EngineEmulator
+        from ..engine.program import build
+
+        self.board = board
+        self.q = overlay.load_qmodel()
+        self.config = EngineConfig(**overlay.manifest["engine"]["config"])
+        self.prog = build(self.q, self.config, fuse_relu=False)
+        self.regs = overlay.manifest["interface"]["control"]["registers"]
+        self.emu = EngineEmulator(chip, faults, self.config)
+        self.emu.load(self.q)
+        self.emu.set_clock(board.accel_mhz())
+        self.words: dict[int, int] = {}
+        self.calls = 0
+        self._power_on()
+
+    def _power_on(self):
+        self.ctrl = itf.AP_IDLE
+        self.words = {}
+        self.hung = False
+
+    def read(self, offset: int) -> int:
+        return self.read_ctrl() if offset == itf.REG_CTRL else self.words.get(offset, 0)
+
+    def write(self, offset: int, value: int) -> None:
+        if self.held_in_reset():
+            return
+        if offset != itf.REG_CTRL:
+            self.words[offset] = value & 0xFFFFFFFF
+            return
+        if value & itf.AP_START and not self.hung:
+            self.ctrl = (self.ctrl | itf.AP_START) & ~itf.AP_IDLE
+            self._run()
+
+    def _pointer(self, name: str) -> int:
+        return self.words.get(self.regs[name], 0) | self.words.get(self.regs[name] + 4, 0) << 32
+
+    def _run(self) -> None:
+        from ..accel import AcceleratorHang
+        from ..engine.program import DESC_WORDS, FIELDS, read_params
+
+        prog, base = self.prog, self._pointer("descs")
+        count = self.words.get(self.regs["count"], 0)
+        if not self.board.ddr_range_ok(base, prog.size):
+            raise SimError(f"engine: the DDR image at 0x{base:x} ({prog.size} bytes) is outside memory")
+        image = self.board.ddr_read(base, prog.size)
+        if count != len(prog.steps):
+            raise SimError(f"engine: {count} descriptors started; the overlay's network has {len(prog.steps)}")
+        desc = image[:count * DESC_WORDS * 4].view("<u4").reshape(count, DESC_WORDS)
+        diff = np.argwhere(desc != prog.descriptors)
+        if diff.size:
+            k, j = diff[0]
+            raise SimError(f"engine: descriptor {k} field {FIELDS[j] if j < len(FIELDS) else j} is {desc[k, j]}, the "
+                           f"overlay's network has {prog.descriptors[k, j]}: this model runs only that network")
+        q = read_params(prog, self.q, image)
+        x = image[prog.input.offset:][:prog.input.size].view(np.int8).astype(np.int64)
+        self.emu.load(q)
+        try:
+            taps = self.emu.forward(q.input_fmt.to_float(x.reshape((1,) + tuple(q.network.input_shape))),
+                                    taps=True).taps
+        except AcceleratorHang:
+            self.hung = True  # nothing completes until the reset
+            return
+        for (region, _), t in zip(prog.taps, taps):
+            self.board.ddr_write(base + region.offset, t.reshape(-1).astype(np.int8).view(np.uint8))
+        self.calls += 1
+        self.ctrl = (self.ctrl & ~itf.AP_START) | itf.AP_DONE | itf.AP_IDLE | itf.AP_READY
 
 
 # ---- the device -----------------------------------------------------------------------------------
@@ -515,13 +619,16 @@ class SimBoard(pynq.Device):
             self.wizard = ClockWizard(self, overlay.family, float(man["clock"].get("input_mhz", 100.0)),
                                       float(man["freq_mhz"]))
             self._map(ip, man["clock"]["wizard"], self.wizard)
-        self.dma = AxiDMA(self)
-        self._map(ip, overlay.ip_name("dma"), self.dma)
+        self.dma = None
+        if overlay.kind == "streaming":
+            self.dma = AxiDMA(self)
+            self._map(ip, overlay.ip_name("dma"), self.dma)
         gpio_name = overlay.ip_name("reset_gpio")
         if gpio_name in ip:
             self.gpio = ResetGPIO(self, bool(man["ips"]["reset_gpio"].get("active_high", False)))
             self._map(ip, gpio_name, self.gpio)
-        self.accel = Accelerator(self, overlay, self.chip, self.faults)
+        model = EngineAccelerator if overlay.kind == "sequential" else Accelerator
+        self.accel = model(self, overlay, self.chip, self.faults)
         self._map(ip, overlay.ip_name("accel"), self.accel)
         self.downloads += 1
         if parser is not None:

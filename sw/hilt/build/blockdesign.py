@@ -150,7 +150,7 @@ def context(name: str, board: Board, freq_mhz: float, kind: AcceleratorKind, ip_
     data_spaces = ([f"{DMA}/Data_MM2S", f"{DMA}/Data_S2MM"] if has_dma else []) + [f"{ACCEL}/Data_{m}"
                                                                                    for m in kind.masters]
     paths = data_paths(fam, data_masters, data_spaces, spread=not has_dma)
-    return {
+    ctx = {
         "name": name, "bd_name": f"{name}_bd", "board": board.name, "part": board.part, "board_part": board.board_part,
         "family": board.ps, "vivado_version": VIVADO_VERSION, "freq_mhz": f"{freq_mhz:.3f}",
         "period_ns": f"{1000.0 / freq_mhz:.3f}", "control_mhz": f"{CONTROL_MHZ:.3f}", "jobs": jobs,
@@ -166,6 +166,52 @@ def context(name: str, board: Board, freq_mhz: float, kind: AcceleratorKind, ip_
         "addresses": addresses, "ddr_segment": f"{PS}/{fam.ddr_segment}", "ddr_range": fam.ddr_range,
         "timing_clock": fam.timing_clock,
     }
+    ctx["nets"], ctx["intf_nets"] = connections(ctx)
+    return ctx
+
+
+def connections(ctx: dict) -> tuple[list[dict], list[dict]]:
+    """The block design's wiring, as the Tcl makes it and the hardware hand-off (.hwh) describes it.
+
+    Signal nets: ``{"group": "clock" | "reset", "pins": [driver, load, ...]}`` (``cell/pin``). Interface
+    nets: ``{"group": "control" | "data" | "stream", "pins": [initiator, target]}``."""
+    c, ps, kind = ctx["cells"], ctx["ps"], ctx["kind"]
+    paths, dma = ctx["data_paths"], ctx["has_dma"]
+    accel_clock = [f"{c['accel']}/{kind.clock}"]
+    if dma:
+        accel_clock += [f"{c['dma']}/{p}" for p in ("s_axi_lite_aclk", "m_axi_mm2s_aclk", "m_axi_s2mm_aclk")]
+    for path in paths:
+        accel_clock += [f"{c['ps']}/{path['slave_clk']}", f"{path['cell']}/aclk"]
+    nets = [
+        {"group": "clock", "pins": [f"{c['ps']}/{ps.clk}", f"{c['ps']}/{ps.master_clk}", f"{c['clk']}/clk_in1",
+                                    f"{c['clk']}/s_axi_aclk", f"{c['gpio']}/s_axi_aclk",
+                                    f"{c['rst_ps']}/slowest_sync_clk", f"{c['ctrl_sc']}/aclk"]},
+        {"group": "clock", "pins": [f"{c['clk']}/clk_out1", *accel_clock, f"{c['rst_accel']}/slowest_sync_clk",
+                                    f"{c['ctrl_sc']}/aclk1"]},
+        {"group": "reset", "pins": [f"{c['ps']}/{ps.resetn}", f"{c['rst_ps']}/ext_reset_in",
+                                    f"{c['rst_accel']}/ext_reset_in"]},
+        {"group": "reset", "pins": [f"{c['rst_ps']}/peripheral_aresetn", f"{c['clk']}/s_axi_aresetn",
+                                    f"{c['gpio']}/s_axi_aresetn"]},
+        {"group": "reset", "pins": [f"{c['rst_ps']}/interconnect_aresetn", f"{c['ctrl_sc']}/aresetn"]},
+        {"group": "reset", "pins": [f"{c['clk']}/locked", f"{c['rst_accel']}/dcm_locked"]},
+        {"group": "reset", "pins": [f"{c['gpio']}/gpio_io_o", f"{c['rst_accel']}/aux_reset_in"]},
+        {"group": "reset", "pins": [f"{c['rst_accel']}/peripheral_aresetn", f"{c['accel']}/{kind.reset}"]
+         + ([f"{c['dma']}/axi_resetn"] if dma else [])},
+        {"group": "reset", "pins": [f"{c['rst_accel']}/interconnect_aresetn"]
+         + [f"{p['cell']}/aresetn" for p in paths]},
+    ]
+    intf = [{"group": "control", "pins": [f"{c['ps']}/{ps.master}", f"{c['ctrl_sc']}/S00_AXI"]}]
+    intf += [{"group": "control", "pins": [f"{c['ctrl_sc']}/M{i:02d}_AXI", target]}
+             for i, target in enumerate(ctx["ctrl_targets"])]
+    for path in paths:
+        intf += [{"group": "data", "pins": [master, f"{path['cell']}/S{j:02d}_AXI"]}
+                 for j, master in enumerate(path["masters"])]
+        intf.append({"group": "data", "pins": [f"{path['cell']}/M00_AXI", f"{c['ps']}/{path['slave']}"]})
+    if kind.stream_in:
+        intf.append({"group": "stream", "pins": [f"{c['dma']}/M_AXIS_MM2S", f"{c['accel']}/{kind.stream_in}"]})
+    if kind.stream_out:
+        intf.append({"group": "stream", "pins": [f"{c['accel']}/{kind.stream_out}", f"{c['dma']}/S_AXIS_S2MM"]})
+    return nets, intf
 
 
 def address_map(ctx: dict) -> dict:

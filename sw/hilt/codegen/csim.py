@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..accel import interface
+from ..accel import interface, order
 from ..errors import HiltError
 from .project import MODES
 from .streams import layout
@@ -55,36 +55,11 @@ def syntax_check(project: str | Path, mode: str = "bounded") -> None:
             raise HiltError(f"{src}: does not compile: {proc.stderr.strip().splitlines()[0]}")
 
 
-def to_hwc(x: np.ndarray) -> np.ndarray:
-    return x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
-
-
-def from_hwc(flat: np.ndarray, shape) -> np.ndarray:
-    """One sample's beats back to the model's layout (C, H, W) or (N,)."""
-    if len(shape) == 3:
-        c, h, w = shape
-        return flat.reshape(h, w, c).transpose(2, 0, 1)
-    return flat.reshape(shape)
-
-
-def _layouts(manifest) -> list[tuple[list[int], bool]]:
+def _layouts(manifest) -> list[tuple[tuple, bool]]:
     """Per activation index: the shape its stream is read with, and whether it is a flatten's output
-    (streamed in its input map's HWC order, flattened C-major in the model)."""
-    layers = manifest["layers"]
-    return [(manifest["input"]["shape"], False)] + [(l["in_shape"], True) if l["op"] == "flatten" else
-                                                    (l["out_shape"], False) for l in layers]
-
-
-def _to_beats(a: np.ndarray, shape, flat: bool) -> np.ndarray:
-    """(N, ...) model-layout values -> (N, size) stream order."""
-    n = len(a)
-    a = a.reshape(n, *shape) if flat else a
-    return to_hwc(a).reshape(n, -1) if len(shape) == 3 else a.reshape(n, -1)
-
-
-def _from_beats(b: np.ndarray, shape, flat: bool) -> np.ndarray:
-    tap = np.stack([from_hwc(row, shape) for row in b])
-    return tap.reshape(len(b), -1) if flat else tap
+    (hilt.accel.order, from the manifest's layers)."""
+    return [(tuple(manifest["input"]["shape"]), False)] + [order.tap_layout(l["op"], l["in_shape"], l["out_shape"])
+                                                           for l in manifest["layers"]]
 
 
 def execute(project: str | Path, mode: str, samples: int, arrays: list, weights: str | None = None,
@@ -170,7 +145,7 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, c
         raise HiltError(f"{project}: generated without a backward pipeline (a layer has no integer backward)")
     layouts = _layouts(manifest)
     n = len(err)
-    sample = [_to_beats(t, *lay) for t, lay in zip(taps, layouts)] + [np.asarray(err).reshape(n, -1)]
+    sample = [order.tap_to_stream(t, *lay) for t, lay in zip(taps, layouts)] + [np.asarray(err).reshape(n, -1)]
     beats = _execute(project, np.concatenate(sample, axis=1).reshape(-1), "backward", n, csim=csim, trips=trips)
     last = len(layouts) - 1
     sizes = [int(np.prod(layouts[i][0])) for i in range(last - 1, 0, -1)]
@@ -180,7 +155,7 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, c
     body = beats[: n * per_sample].reshape(n, per_sample)
     offset = 0
     for i, size in zip(range(last - 1, 0, -1), sizes):
-        errors[i] = _from_beats(body[:, offset:offset + size], *layouts[i])
+        errors[i] = order.tap_from_stream(body[:, offset:offset + size], *layouts[i])
         offset += size
     rest, grads = beats[n * per_sample:], {}
     for idx, layer in enumerate(manifest["layers"]):
@@ -189,10 +164,8 @@ def run_backward(project: str | Path, taps: list[np.ndarray], err: np.ndarray, c
         o, k = layer["weight_shape"][0], int(np.prod(layer["weight_shape"][1:]))
         w, rest = rest[: o * k].reshape(o, k), rest[o * k:]
         b, rest = rest[:o], rest[o:]
-        if layer["op"] == "dense" and layer.get("flattened_from"):
-            c, h, wd = layer["flattened_from"]
-            w = w.reshape(o, h, wd, c).transpose(0, 3, 1, 2).reshape(o, k)  # stream (h, w, c) -> ONNX (c, h, w)
-        grads[layer["name"]] = {"weight": w.reshape(layer["weight_shape"]), "bias": b}
+        flat_from = layer.get("flattened_from") if layer["op"] == "dense" else None
+        grads[layer["name"]] = {"weight": order.weight_from_rows(w, layer["weight_shape"], flat_from), "bias": b}
     if rest.size:
         raise HiltError(f"C simulation wrote {rest.size} beats more than expected")
     return errors, grads
@@ -206,7 +179,7 @@ def run(project: str | Path, x_int: np.ndarray, mode: str = "infer", weights: st
     project = Path(project)
     manifest = json.loads((project / "manifest.json").read_text())
     n = len(x_int)
-    beats = _execute(project, to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights, csim, trips)
+    beats = _execute(project, order.to_hwc(np.asarray(x_int)).reshape(-1), mode, n, weights, csim, trips)
     layouts = _layouts(manifest)[-1:] if mode == "infer" else _layouts(manifest)
     per_sample = sum(int(np.prod(shape)) for shape, _ in layouts)
     if beats.size != n * per_sample:
@@ -215,6 +188,6 @@ def run(project: str | Path, x_int: np.ndarray, mode: str = "infer", weights: st
     out, offset = [], 0
     for shape, flat in layouts:
         size = int(np.prod(shape))
-        out.append(_from_beats(beats[:, offset:offset + size], shape, flat))
+        out.append(order.tap_from_stream(beats[:, offset:offset + size], shape, flat))
         offset += size
     return out

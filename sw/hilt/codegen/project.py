@@ -19,6 +19,7 @@ import numpy as np
 
 from ..accel import interface
 from ..accel.interface import Mode
+from ..accel.order import hwc_columns, weight_arrays, weight_rows, weighted_pairs  # noqa: F401 (re-exported)
 from ..errors import HiltError
 from ..ir import Layer
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
@@ -53,36 +54,16 @@ def _shape(s) -> str:
     return "x".join(map(str, s))
 
 
-def hwc_columns(weight: np.ndarray, in_shape) -> np.ndarray:
-    """Dense weight columns from ONNX's flatten order (c, h, w) to the stream's order (h, w, c)."""
-    c, h, w = in_shape
-    return weight.reshape(-1, c, h, w).transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
-
-
 def _init_context(q: QModel) -> list[dict]:
     """Initial values for the weights header: the stored integers, dense columns in stream order."""
     out = []
     for ql, layer, src in weighted_pairs(q):
-        w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
-        if src is not None:
-            w = hwc_columns(w, src)
+        w = weight_rows(ql.arrays["weight"], src)
         name = c_name(layer.name)
         out.append({"name": name, "macro": name.upper(), "rows": w.shape[0], "cols": w.shape[1],
                     "hwc": src is not None, "weight": w.reshape(-1).tolist(),
                     "bias": [f"{int(b)}LL" for b in ql.arrays["bias"]]})
     return out
-
-
-def weight_arrays(q: QModel) -> list[np.ndarray]:
-    """The MODE_LOAD_WEIGHTS sections' values: per conv/dense layer O x K weights (dense columns in stream
-    order), then its O biases."""
-    parts = []
-    for ql, layer, src in weighted_pairs(q):
-        w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
-        if src is not None:
-            w = hwc_columns(w, src)
-        parts += [w.reshape(-1).astype(np.int64), ql.arrays["bias"].astype(np.int64)]
-    return parts
 
 
 def stream_weights(q: QModel, beat_bits_: int = 128) -> np.ndarray:
@@ -97,22 +78,6 @@ def _flattened_from(q: QModel) -> list:
     """Per layer: the map shape a dense layer's input was flattened from (None otherwise)."""
     by_name = {layer.name: src for _, layer, src in weighted_pairs(q)}
     return [by_name.get(layer.name) for layer in q.network.layers[: len(q.compute_layers())]]
-
-
-def weighted_pairs(q: QModel):
-    """Per conv/dense layer: (QLayer, Layer, CHW shape the dense layer's input was flattened from, or None);
-    the weight-stream order every implementation loads."""
-    flat_from = None
-    out = []
-    for ql, layer in q.pairs():
-        if layer.op == "flatten":
-            flat_from = layer.in_shape
-        if layer.weighted:
-            out.append((ql, layer, flat_from if layer.op == "dense" else None))
-            flat_from = None
-        elif layer.op not in ("flatten", "relu"):
-            flat_from = None
-    return out
 
 
 def _layer_context(q: QModel, ql, layer: Layer, plan: HardwarePlan, cname: str, inp: str, outp: str) -> dict:

@@ -67,7 +67,14 @@ def accelerator_from_args(args, seed: int | None = None, q=None):
     need ``q`` and load it). ``--engine sequential`` selects the layer-sequential engine's backends."""
     from ..faults import FaultConfig
 
-    if getattr(args, "engine", "streaming") == "sequential":
+    engine = getattr(args, "engine", "streaming") == "sequential"
+    if engine and getattr(args, "backend", "emu") in ("board", "simboard"):
+        from ..board.backend import open_backend
+        from ..dse.sequential import EngineConfig
+
+        return open_backend(args.backend, q, chip_from_args(args, seed), FaultConfig(), args.overlay, args.board_file,
+                            engine=EngineConfig())
+    if engine:
         from ..engine.accel import engine_backend
 
         return engine_backend(getattr(args, "backend", "emu"), chip_from_args(args, seed), FaultConfig())
@@ -225,7 +232,7 @@ def cmd_finetune(args) -> int:
     other = chip_from_args(args, seed=args.other_chip_seed if args.other_chip_seed is not None else chip.seed + 1)
     accels = {key: accelerator_from_args(args, c.seed, q=q) for key, c in (("this", chip), ("other", other))}
     settings = FinetuneSettings(args.freq, args.epochs, args.lr, args.batch_size, args.seed, args.checkpoint,
-                                progress=not args.quiet)
+                                progress=not args.quiet, extra={"backward": args.backward})
     try:
         out, result = chip_finetune(q, accels, train_ds, test_ds, settings)
     except AcceleratorHang:
@@ -313,6 +320,10 @@ def register(sub) -> None:
                    help="the accelerator's architecture: the streaming pipeline (default) or the layer-sequential "
                         "engine (shared VEC x LANE MAC lanes, every layer's output read back from DDR)")
     p.add_argument("--freq", type=clock_mhz, required=True, metavar="MHZ", help="clock of the forward passes")
+    p.add_argument("--backward", choices=("host", "accelerator"), default="host",
+                   help="where the backward pass runs: host (default: float backward through the chip's taps) or "
+                        "accelerator (the design's integer BP pipeline, MODE_BACKWARD: emu, simboard, board with an "
+                        "overlay built with it)")
     p.add_argument("--other-chip-seed", type=seed, help="second die to evaluate on (default chip seed + 1)")
     add_finetune_arguments(p, epochs=3)
     p.add_argument("--batch-size", type=positive_int, default=32, help="(default 32)")

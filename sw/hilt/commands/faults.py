@@ -30,6 +30,13 @@ def register(sub) -> None:
     add_finetune_arguments(p, epochs=1)
     p.add_argument("--curves", action="store_true",
                    help="instead: training curves on a ReRAM-faulty chip, with and without clipping")
+    p.add_argument("--backend", choices=("emu", "simboard", "board"), default="emu",
+                   help="where the forward passes run: emu (the virtual chip), simboard (the PYNQ driver on the "
+                        "simulated board) or board (a PYNQ board, with --overlay); on the boards the driver writes "
+                        "the faulty words into weight memory, so simboard equals emu for the same chip seed")
+    from ..board.backend import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=cmd_faults)
 
 
@@ -52,9 +59,18 @@ def cmd_faults(args) -> int:
     chip = chip_from_args(args)
     settings = FaultSettings(tuple(parse_rates(args.stuck_at)), args.reram, tuple(parse_mitigations(args.mitigate)),
                              args.clip, args.epochs, args.lr, progress=not args.quiet)
+    make = None
+    if args.backend != "emu":
+        from ..board.backend import fault_boards
+
+        if args.backend == "board" and (args.curves or any("clip" in m for m in settings.mitigations)):
+            raise HiltError("--backend board: clipping changes the weight formats the bitstream is built with; "
+                            "leave clip out of --mitigate (and --curves), or run them with --backend simboard")
+        make = fault_boards(args.backend, chip, args.overlay, args.board_file)
     if args.curves:
-        return _print_curves(args, reram_curves(q, chip, train_ds, test_ds, settings), chip)
-    report = fault_study(q, chip, train_ds, test_ds, settings)
+        return _print_curves(args, reram_curves(q, chip, train_ds, test_ds, settings, make), chip)
+    report = fault_study(q, chip, train_ds, test_ds, settings, make)
+    report["backend"] = args.backend
     results, clean = report["results"], report["fault_free_accuracy"]
     rows = [[f"{r['stuck_at_rate'] * 100:g}%", r["mitigation"], f"{r['accuracy'] * 100:.2f}%"] for r in results]
     print(f"chip seed {chip.seed}: fault-free accuracy {clean * 100:.2f}% on {len(test_ds)} held-out images")

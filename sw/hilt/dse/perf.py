@@ -18,10 +18,12 @@ Cycles per sample of a unit, with fold = (rows / pe) * (cols / simd):
   training) backward; the loss unit: ``2 * classes`` (softmax needs the whole logit vector first);
   flatten is free; a fused ReLU's backward is a mask on the error entering its layer's units.
 
-Latency of one sample through an empty pipeline is the sum of the fills of the stages on its path
-(forward stages; in training also the loss, the error chain and the first layer's gradient unit) plus
-the slowest stage's II. A fill is the cycles from a stage's first input to its first output: a window
-needs ``(kh - 1)`` input rows plus ``kw`` pixels; a unit one fold plus its adder tree and requantizer.
+Latency of one sample through an empty pipeline: in inference, the forward stages walked with each
+stage's input at its producer's pixel rate (``stream_latency``, checked against the RTL twin); in
+training, the sum of the fills of the stages on its path (forward stages, the loss, the error chain and
+the first layer's gradient unit) plus the slowest stage's II. A fill is the cycles from a stage's first
+input to its first output: a window needs ``(kh - 1)`` input rows plus ``kw`` pixels; a unit one fold
+plus its adder tree and requantizer.
 
 Training runs in batches (the host applies the SGD step between them, docs/numerics.md). The step is
 elementwise per parameter, so the boundary is scheduled layer by layer (``batch_schedule``): a layer's

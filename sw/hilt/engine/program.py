@@ -65,6 +65,15 @@ def pack_weights(w: np.ndarray, groups: int, vec: int, lane: int, parts: int = 1
     return np.ascontiguousarray(p).reshape(-1)
 
 
+def unpack_weights(packed: np.ndarray, shape, groups: int, vec: int, lane: int, parts: int = 1) -> np.ndarray:
+    """The inverse of :func:`pack_weights`: the packed int8 bytes back to OIHW weights of ``shape``."""
+    o, cg, kh, kw = shape
+    og, cv, blocks = o // groups, ceil_div(cg, vec), ceil_div(o // groups, lane)
+    p = np.asarray(packed).view(np.int8).reshape(groups, blocks, parts, cv, kh, kw, lane // parts, vec)
+    p = p.transpose(0, 1, 2, 6, 3, 7, 4, 5).reshape(groups, blocks * lane, cv * vec, kh, kw)
+    return p[:, :og, :cg].reshape(o, cg, kh, kw).astype(np.int64)
+
+
 def pack_bias(b: np.ndarray, groups: int, lane: int) -> np.ndarray:
     og = len(b) // groups
     blocks = ceil_div(og, lane)
@@ -163,6 +172,33 @@ def _source(taps: list, layer_index: int):
     if entry is None:
         raise HiltError(f"activation {layer_index} is not stored (fused into the step before)")
     return entry[0]
+
+
+def read_params(prog: Program, q: QModel, image: np.ndarray) -> QModel:
+    """The inverse of :func:`write_params`: a copy of ``q`` with the integer parameters the image holds (what the
+    engine computes with)."""
+    import copy
+
+    out = copy.copy(q)
+    out.layers = [copy.copy(ql) for ql in q.layers]
+    cfg = prog.config
+    for s in prog.steps:
+        ql = out.layers[s.layers[0]]
+        name = q.network.layers[s.layers[0]].name
+
+        def region(key: str) -> np.ndarray:
+            r = prog.params[f"{name}/{key}"]  # noqa: B023 (used within this iteration)
+            return image[r.offset:r.offset + r.size]
+
+        if s.op == "conv":
+            w = ql.arrays["weight"]
+            oihw = _weights_oihw(q, s).shape
+            weight = unpack_weights(region("weight"), oihw, s.groups, cfg.vec, cfg.lane, cfg.wports).reshape(w.shape)
+            bias = region("bias").view("<i4").reshape(s.groups, -1)[:, :len(ql.arrays["bias"]) // s.groups]
+            ql.arrays = dict(ql.arrays, weight=weight, bias=bias.reshape(-1).astype(np.int64))
+        elif s.op == "lrn":
+            ql.arrays = dict(ql.arrays, lut=region("lut").view("<i2").astype(np.int64))
+    return out
 
 
 def write_params(prog: Program, q: QModel, image: np.ndarray) -> None:

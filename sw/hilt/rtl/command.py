@@ -79,7 +79,7 @@ def _rtl_dir(project: Path, manifest: dict, q, override: str | None) -> Path:
                 raise HiltError(f"{rtl}: no .v or .sv files")
             (rtl / "rtl.json").write_text(json.dumps({"top": manifest["top"], "beat_bits": _beat_bits(manifest),
                                                       "sources": sources, "folding": manifest.get("folding", {}),
-                                                      "ppc": 1}, indent=2) + "\n")
+                                                      "ppc": 1, "lint": False}, indent=2) + "\n")
         return rtl
     rtl = project / "rtl"
     if not (rtl / "rtl.json").exists():  # the project's plan (older manifests: their folding)
@@ -189,6 +189,14 @@ def cmd_rtlsynth(args) -> int:
     if args.refit and len(rows) < 4:
         raise HiltError(f"--refit needs four or more designs to fit four coefficients (got {len(rows)})")
     if args.refit:
+        import numpy as np
+
+        features = np.array([[r["features"][k] for k in ("lanes", "units", "fixed_stages")] + [1.0] for r in rows])
+        rank = int(np.linalg.matrix_rank(features))
+        if rank < 4:
+            raise HiltError(f"--refit: these {len(rows)} designs' lanes, units and fixed-rate stages (with the constant) "
+                            f"have rank {rank}, so four coefficients are not determined; add designs of other models "
+                            f"(other unit and stage counts)")
         base = Coefficients()
         fitted = base.refit([r["features"] for r in rows],
                             [{"lut": r["yosys"]["lut_logic"], "ff": r["yosys"]["ff"]} for r in rows])

@@ -16,7 +16,9 @@ import jinja2
 import numpy as np
 
 from ..accel import interface as itf
-from ..codegen.project import c_name, hwc_columns, weighted_pairs
+from ..accel import order
+from ..accel.order import weight_arrays, weighted_pairs  # noqa: F401 (the twin's load stream)
+from ..codegen.project import c_name
 from ..errors import HiltError
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
 from ..plan import HardwarePlan
@@ -185,36 +187,15 @@ def blocks_of(q: QModel) -> list[itf.WeightBlock]:
     return out
 
 
-def weight_arrays(q: QModel) -> list[np.ndarray]:
-    """MODE_LOAD_WEIGHTS's arrays in section order: per weighted layer O x K weights (dense columns in
-    the stream's HWC order), then the biases."""
-    out = []
-    for ql, layer, src in weighted_pairs(q):
-        w = ql.arrays["weight"].reshape(ql.arrays["weight"].shape[0], -1)
-        if layer.op == "dense" and src is not None:
-            w = hwc_columns(w, src)
-        out += [w.reshape(-1), ql.arrays["bias"]]
-    return out
-
-
 def tap_layouts(q: QModel) -> list[tuple[tuple, bool]]:
-    """Per tap: the shape its stream is read with and whether it is a flatten's output (streamed in its
-    input map's HWC order)."""
-    net = q.network
-    layers = net.layers[: len(q.compute_layers())]
-    return [(tuple(net.input_shape), False)] + [(tuple(l.in_shape), True) if l.op == "flatten" else
-                                                (tuple(l.out_shape), False) for l in layers]
+    """Per tap: the shape its stream is read with and whether it is a flatten's output (hilt.accel.order)."""
+    return order.tap_layouts(q.network, len(q.compute_layers()))
 
 
 def to_stream(a: np.ndarray, shape, flat: bool) -> np.ndarray:
     """One sample's tensor in the model's layout -> stream order (HWC for maps)."""
-    a = np.asarray(a).reshape(shape) if flat else np.asarray(a)
-    return a.transpose(1, 2, 0).reshape(-1) if len(shape) == 3 else a.reshape(-1)
+    return order.tap_to_stream(np.asarray(a)[None], shape, flat)[0]
 
 
 def from_stream(v: np.ndarray, shape, flat: bool) -> np.ndarray:
-    if len(shape) == 3:
-        c, h, w = shape
-        m = np.asarray(v).reshape(h, w, c).transpose(2, 0, 1)
-        return m.reshape(-1) if flat else m
-    return np.asarray(v).reshape(shape)
+    return order.tap_from_stream(np.asarray(v).reshape(1, -1), shape, flat)[0]

@@ -62,12 +62,15 @@ def content_key(sources: list[Path], top: str, parameters: dict | None = None) -
 
 
 def build(sources: list[str | Path], top: str, parameters: dict | None = None,
-          waivers: str | Path | None = None) -> Path:
-    """The Verilator build of ``top`` (cached); returns its build folder."""
+          waivers: str | Path | None = None, strict: bool = True) -> Path:
+    """The Verilator build of ``top`` (cached); returns its build folder. ``strict``: with ``-Wall`` and
+    warnings fatal (the project's own RTL); otherwise warnings are reported but do not stop the build
+    (Verilog from another tool, such as Vitis HLS, which was not written against Verilator's lint)."""
     from cocotb_tools.runner import get_runner
 
     sources = [Path(s) for s in sources]
-    folder = cache_root() / f"{top}-{content_key(sources + ([Path(waivers)] if waivers else []), top, parameters)}"
+    key = content_key(sources + ([Path(waivers)] if waivers else []), top, parameters)
+    folder = cache_root() / f"{top}-{key}" if strict else cache_root() / f"{top}-lenient-{key}"
     if (folder / top).is_file():
         return folder
     tool_env()
@@ -79,7 +82,8 @@ def build(sources: list[str | Path], top: str, parameters: dict | None = None,
         log = tmp / "build.log"
         try:
             runner.build(sources=srcs, hdl_toplevel=top, build_dir=tmp, parameters=parameters or {},
-                         build_args=BUILD_ARGS, always=True, log_file=log)
+                         build_args=BUILD_ARGS if strict else [a for a in BUILD_ARGS if a != "-Wall"] + ["-Wno-fatal"],
+                         always=True, log_file=log)
         except (SystemExit, Exception) as err:
             text = log.read_text() if log.exists() else ""
             first = next((ln for ln in text.splitlines() if ln.startswith("%Error") or ln.startswith("%Warning")),

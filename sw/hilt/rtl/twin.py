@@ -31,8 +31,11 @@ def rtl_sources(rtl_dir: str | Path) -> tuple[list[Path], str, Path | None]:
 
 
 def build(rtl_dir: str | Path) -> Path:
+    """The folder's Verilator build: strict for the twin, lenient (``"lint": false`` in rtl.json) for
+    exported Verilog."""
     sources, top, waivers = rtl_sources(rtl_dir)
-    return sim.build(sources, top, waivers=waivers)
+    strict = json.loads((Path(rtl_dir) / "rtl.json").read_text()).get("lint", True)
+    return sim.build(sources, top, waivers=waivers, strict=strict)
 
 
 def _stream(q: QModel, taps: list[np.ndarray], which: list[int]) -> list[np.ndarray]:

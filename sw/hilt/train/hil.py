@@ -37,6 +37,7 @@ class HILConfig(SGDConfig):
     warmup_epochs: float = 0.0
     clip: float | None = None  # weight clipping: |w| <= clip * (the layer's initial max |w|); None: off
     checkpoint_every: int = 25  # steps between checkpoints (when a checkpoint path is given)
+    backward: str = "host"  # "host": float backward through the taps (STE); "accelerator": the design's BP pipeline
 
 
 def clip_bounds(q: QModel, clip: float) -> dict[str, float]:
@@ -71,6 +72,20 @@ def host_backward(q: QModel, taps: list[np.ndarray], labels: np.ndarray):
         if g:
             grads[layers[i].name] = g
     return loss, grads, acts[-1]
+
+
+def accelerator_backward(q: QModel, accel, taps: list[np.ndarray], labels: np.ndarray):
+    """Loss and gradients from the accelerator's own backward pass (MODE_BACKWARD): the host computes only the
+    logits' error (softmax minus one-hot, quantized); the errors and integer gradients come from the chip.
+    Gradients are scaled to the batch mean, as :func:`host_backward`'s."""
+    from .. import golden
+
+    logits = golden.dequantize(q, taps[-1])
+    loss, _ = softmax_cross_entropy(logits, labels)
+    bp = accel.backward(taps, golden.error_at_logits(q, taps[-1], labels))
+    n = len(labels)
+    grads = {name: {k: v / n for k, v in g.items()} for name, g in golden.grads_to_float(q, bp).items()}
+    return loss, grads, logits
 
 
 def _save_checkpoint(path, opt: SGD, step: int, history: list, accel, config: HILConfig) -> None:
@@ -148,7 +163,10 @@ def finetune(q: QModel, accel, train_x: np.ndarray, train_y: np.ndarray, config:
         idx = order[b * config.batch_size:(b + 1) * config.batch_size]
         load_weights()
         result = accel.forward(train_x[idx], taps=True)
-        loss, grads, logits = host_backward(q, result.taps, train_y[idx])
+        if config.backward == "accelerator":
+            loss, grads, logits = accelerator_backward(q, accel, result.taps, train_y[idx])
+        else:
+            loss, grads, logits = host_backward(q, result.taps, train_y[idx])
         opt.step(grads, config.lr_at(step, total, steps_per_epoch))
         apply_clip(opt.params, bounds)
         step += 1
