@@ -321,11 +321,20 @@ def test_plan_from_dse_report_and_from_bare_folding(tmp_path, lenet5_net):
     (tmp_path / "bad.json").write_text(json.dumps({"conv1": {"pe": 4, "simd": 1}}))  # 4 does not divide 6
     with pytest.raises(HiltError):
         make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "bad.json"))
-    # a plan the generated HLS does not build (two pixels per cycle into conv1) stops at the plan stage
+    # a plan the generated HLS does not build stops at the plan stage: a model-target plan (pixel beats),
+    # and an HLS plan with two values per cycle into conv2 (only the first conv's generator takes them)
     wide = hardware_plan(lenet5_net, {("conv1", "fwd"): Folding(1, 1, 2)}, target=MODEL, mode="train")
     (tmp_path / "model.json").write_text(json.dumps(wide.to_json()))
-    with pytest.raises(HiltError, match="does not build: .*conv1.fwd: ppc=2"):
+    with pytest.raises(HiltError, match="does not build: model plans stream pixels"):
         make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "model.json"))
+    late = hardware_plan(lenet5_net, {("conv2", "fwd"): Folding(1, 1, 2)}, target=HLS, mode="train")
+    (tmp_path / "late.json").write_text(json.dumps(late.to_json()))
+    with pytest.raises(HiltError, match="does not build: conv2.fwd: ppc=2"):
+        make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "late.json"))
+    first = hardware_plan(lenet5_net, {("conv1", "fwd"): Folding(1, 1, 2)}, target=HLS, mode="train")
+    (tmp_path / "first.json").write_text(json.dumps(first.to_json()))
+    assert make_plan(lenet5_net, board, 200.0, 8, 0.8, str(tmp_path / "first.json")).hardware.layer(
+        "conv1").unit("fwd").ppc == 2
 
 
 def test_virtual_chip_takes_f_safe_from_the_overlay(tmp_path):

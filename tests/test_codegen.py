@@ -137,6 +137,15 @@ def test_compile_and_csim_commands(tmp_path, capsys, trained_lenet5):
     assert max(f["pe"] * f["simd"] for f in chosen["folding"].values()) > 1  # the search folded something
     assert main(["csim", str(tmp_path / "p"), "--samples", "20", "--json", str(tmp_path / "c.json")]) == 0
     assert json.loads((tmp_path / "c.json").read_text())["bit_exact"] is True
+    assert json.loads((tmp_path / "c.json").read_text())["csim"] == "bounded"  # the default
+    # --csim picks the build: the fast unbounded one is a binary of its own, and as exact
+    assert main(["csim", str(tmp_path / "p"), "--samples", "5", "--csim", "unbounded", "--json",
+                 str(tmp_path / "u.json")]) == 0
+    assert json.loads((tmp_path / "u.json").read_text())["csim"] == "unbounded"
+    assert json.loads((tmp_path / "u.json").read_text())["bit_exact"] is True
+    assert (tmp_path / "p" / f"{manifest['name']}_csim_unbounded").is_file()
+    assert main(["csim", str(tmp_path / "p"), "--csim", "fast"]) == 2
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text('{"conv1": {"pe": 5, "simd": 1}}')
     assert main(["compile", str(model), "-o", str(tmp_path / "q"), "--folding", str(tmp_path / "bad.json")]) == 2
     assert not (tmp_path / "q").exists()

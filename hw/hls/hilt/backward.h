@@ -67,7 +67,11 @@ void dilate_pad(hls::stream<data_t> &e_in, hls::stream<data_t> &e_out) {
   HILT_ARRAY(e);
   for (int h = 0; h < P::HO; h++)
     for (int w = 0; w < P::WO; w++)
-      for (int c = 0; c < P::C; c++) e[h][w][c] = e_in.read();
+      for (int c = 0; c < P::C; c++) {
+        HILT_HLS(PIPELINE II = 1)
+        HILT_TRIP(stream);
+        e[h][w][c] = e_in.read();
+      }
   for (int r = 0; r < P::HZ; r++)
     for (int q = 0; q < P::WZ; q++) {
       const int dr = r - P::ZT, dq = q - P::ZL;
@@ -75,56 +79,88 @@ void dilate_pad(hls::stream<data_t> &e_in, hls::stream<data_t> &e_out) {
                        dq / P::SW < P::WO;
       for (int c = 0; c < P::C; c++) {
         HILT_HLS(PIPELINE II = 1)
+        HILT_TRIP(out);
         e_out.write(hit ? e[dr / P::SH][dq / P::SW][c] : 0);
       }
     }
 }
 
-template <class P, class G>
-struct GradPixel {
-  G (*grad)[P::K];
-  G *bias;
-  hls::stream<data_t> *err;
-  void pixel(data_t line[P::KH][P::WP][P::C], int top, int col, hls::stream<data_t> &unused) {
-    (void)unused;
-    data_t window[P::C * P::KH * P::KW];
-    HILT_ARRAY(window);
-    for (int c = 0; c < P::C; c++)
-      for (int i = 0; i < P::KH; i++)
-        for (int j = 0; j < P::KW; j++)
-          window[(c * P::KH + i) * P::KW + j] = line[(top + i) % P::KH][col * P::SW + j][c];
-    const int per_group = P::O / P::G;
-    for (int o = 0; o < P::O; o++) {
-      const acc_t e = err->read();
-      bias[o] += e;
-      const data_t *xg = window + (o / per_group) * P::K;
-      for (int k = 0; k < P::K; k++) grad[o][k] += e * xg[k];
+/// Weight and bias gradients of N input vectors (a conv's output pixels, or a dense layer's one): for
+/// every (o, k), one a cycle (the gradient unit is not folded in the HLS target), grad[o][k] += e[o] *
+/// x[g(o) * K + k]; the error is read with an output's first k. The input arrives one value a beat; a
+/// group's first output takes it from the FIFO and keeps it for the group's other outputs. The error
+/// is an ERR_BITS-bit register, the product ERR_BITS + BITS bits, the accumulators G (48-bit).
+template <class P, class G, int N>
+void grad_unit(hls::stream<vec<1> > &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
+  typedef int_t<P::ERR_BITS> error_t;
+  typedef int_t<P::ERR_BITS + P::BITS> product_t;
+  const int per_group = P::O / P::G;
+  for (int n = 0; n < N; n++) {
+    data_t v[P::G * P::K];
+    HILT_ARRAY(v);
+    error_t e = 0;
+    int o = 0, k = 0;
+    for (int i = 0; i < P::O * P::K; i++) {
+      HILT_HLS(PIPELINE II = 1)
+      HILT_TRIP(grad);
+      if (k == 0) {
+        e = (acc_t)err.read();
+        bias[o] += (acc_t)e;
+      }
+      const int slot = (o / per_group) * P::K + k;
+      if (o % per_group == 0) v[slot] = x.read().v[0];
+      const product_t prod = (acc_t)e * (acc_t)v[slot];
+      grad[o][k] += (acc_t)prod;
+      if (++k == P::K) {
+        k = 0;
+        o++;
+      }
     }
   }
-};
+}
 
 /// Conv weight gradient: for every output pixel, error x window of the forward input, accumulated
 /// over the batch in grad / bias (G: a 48-bit register, wrapping like the contract's accumulator; a wider
-/// one works too, emit_grads wraps once). P: forward conv's.
+/// one works too, emit_grads wraps once). The window generator (one value a cycle) and the gradient
+/// loop are two processes of a dataflow region. P: forward conv's, with ERR_BITS; T: the input tap's element.
 template <class P, class G, class T>
 void conv_grad(hls::stream<T> &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
-  GradPixel<P, G> op = {grad, bias, &err};
-  hls::stream<data_t> unused;
-  slide<P>(x, unused, 0, op);
+  HILT_DATAFLOW_BEGIN()
+  HILT_STREAM(vec<1>, win, 2);
+  HILT_PROCESS(windows<P, 1>(x, win));
+  HILT_PROCESS(grad_unit<P, G, P::HO * P::WO>(win, err, grad, bias));
+  HILT_DATAFLOW_END()
 }
 
-/// Dense weight gradient: outer product of the error and the input vector. P: forward dense's.
+/// Dense weight gradient: outer product of the error and the input vector. The vector is read whole
+/// first (its tap FIFO is 2 deep and the error comes after every tap), then one (o, k) a cycle: K + O x K
+/// cycles, as the performance model counts a dense gradient unit. P: forward dense's, with ERR_BITS; T:
+/// the input tap's element.
 template <class P, class G, class T>
 void dense_grad(hls::stream<T> &x, hls::stream<data_t> &err, G grad[P::O][P::K], G bias[P::O]) {
+  typedef int_t<P::ERR_BITS> error_t;
+  typedef int_t<P::ERR_BITS + P::BITS> product_t;
   data_t v[P::K];
   HILT_ARRAY(v);
-  for (int k = 0; k < P::K; k++) v[k] = x.read();
-  for (int o = 0; o < P::O; o++) {
-    const acc_t e = err.read();
-    bias[o] += e;
-    for (int k = 0; k < P::K; k++) {
-      HILT_HLS(PIPELINE II = 1)
-      grad[o][k] += e * v[k];
+  for (int k = 0; k < P::K; k++) {
+    HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(stream);
+    v[k] = x.read();
+  }
+  error_t e = 0;
+  int o = 0, k = 0;
+  for (int i = 0; i < P::O * P::K; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    HILT_TRIP(grad);
+    if (k == 0) {
+      e = (acc_t)err.read();
+      bias[o] += (acc_t)e;
+    }
+    const product_t prod = (acc_t)e * (acc_t)v[k];
+    grad[o][k] += (acc_t)prod;
+    if (++k == P::K) {
+      k = 0;
+      o++;
     }
   }
 }
@@ -168,32 +204,19 @@ void emit_deferred_grads(const X xs[BATCH][P::K], const E es[BATCH][P::O], int s
 
 /// Error through a dense layer on the forward weights, read transposed (no copy: the forward unit's PE
 /// banks of SIMD-wide words supply the PE x SIMD block of the swapped folding): out[j] =
-/// requantize(wrap(sum_i weight[i][j] * e[i])). P: the _t struct (O = forward K, K = forward O, PE, SIMD,
-/// BITS, ACC_BITS, SHIFT); no bias.
+/// requantize(wrap(sum_i weight[i][j] * e[i])). The gatherer, the MVAU (TIED) and the serializer are the
+/// dense kernel's processes. P: the _t struct (O = forward K, K = forward O, PE, SIMD, BITS, ACC_BITS,
+/// SHIFT); no bias.
 template <class P, class W>
 void dense_tied(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::K][P::O]) {
-  data_t x[P::K];
-  HILT_ARRAY(x);
-  for (int i = 0; i < P::K; i++) {
-    HILT_HLS(PIPELINE II = 1)
-    HILT_TRIP(stream);
-    x[i] = in.read();
-  }
-  for (int ot = 0; ot < P::O / P::PE; ot++) {
-    acc_t acc[P::PE];
-    HILT_HLS(ARRAY_PARTITION variable = acc complete)
-    for (int p = 0; p < P::PE; p++) acc[p] = 0;
-    for (int kt = 0; kt < P::K / P::SIMD; kt++) {
-      HILT_HLS(PIPELINE II = 1)
-      HILT_TRIP(compute);
-      for (int p = 0; p < P::PE; p++)
-        for (int s = 0; s < P::SIMD; s++) {
-          const int k = kt * P::SIMD + s;
-          acc[p] += (acc_t)weight[k][ot * P::PE + p] * (acc_t)x[k];
-        }
-    }
-    for (int p = 0; p < P::PE; p++) out.write(requantize(wrap(acc[p], P::ACC_BITS), P::SHIFT, P::BITS));
-  }
+  static const acc_t no_bias[1] = {0};  // never read: the tied unit has no bias
+  HILT_DATAFLOW_BEGIN()
+  HILT_STREAM(vec<P::SIMD>, x, 2);
+  HILT_STREAM(vec<P::PE>, y, 2);
+  HILT_PROCESS(gather<P, P::SIMD>(in, x));
+  HILT_PROCESS(mvau<P, 1, true>(x, weight, no_bias, y));
+  HILT_PROCESS(serialize<P, P::PE, P::O>(y, out));
+  HILT_DATAFLOW_END()
 }
 
 /// Weight and bias gradients of a batch: wrap to 48 bits, requantize to 32-bit words, reset.

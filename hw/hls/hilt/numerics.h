@@ -85,6 +85,25 @@ class int_t {
 /// The contract's storage widths (docs/numerics.md): weight-gradient memories, 48 bits.
 typedef int_t<48> grad_acc_t;
 
+/// N values in one stream beat: the first window generator's input when it takes N values a cycle (the
+/// plan's ppc), one word of N x data_t on the FIFO (N x BITS bits of it are used).
+template <int N>
+struct vec {
+  data_t v[N];
+};
+
+/// Values per beat of a stream element type: 1 for data_t, N for vec<N>; lane(b, s) is value s of beat b.
+template <class T>
+struct lanes {
+  static const int N = 1;
+  static data_t lane(const T &b, int) { return b; }
+};
+template <int M>
+struct lanes<vec<M> > {
+  static const int N = M;
+  static data_t lane(const vec<M> &b, int s) { return b.v[s]; }
+};
+
 }  // namespace hilt
 
 #endif  // HILT_NUMERICS_H

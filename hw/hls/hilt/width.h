@@ -186,6 +186,52 @@ void unpack_beats(hls::stream<typename axis<P::WORD>::beat> &in, hls::stream<T> 
   }
 }
 
+/// One section from the input port as beats of L values (the first conv's input at ppc = L): a port beat
+/// holds a whole number of them. P: N, BITS, WORD.
+template <class P, int L>
+void unpack_vec(hls::stream<typename axis<P::WORD>::beat> &in, hls::stream<vec<L> > &out) {
+  static_assert((P::WORD / P::BITS) % L == 0 && P::N % L == 0, "L must divide a beat's values and N");
+  const int per_beat = P::WORD / P::BITS;
+  typename axis<P::WORD>::beat b;
+  for (int i = 0; i < P::N / L; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    const int slot = (i * L) % per_beat;
+    if (slot == 0) b = in.read();
+    vec<L> v;
+    for (int s = 0; s < L; s++) {
+      HILT_HLS(UNROLL)
+      v.v[s] = (data_t)beat_value<P>(b, slot + s);
+    }
+    out.write(v);
+  }
+}
+
+/// One section of L-value beats onto the output port (pack_beats for vec<L>). P: N, BITS, WORD.
+template <class P, int L>
+void pack_vec(hls::stream<vec<L> > &in, hls::stream<typename axis<P::WORD>::beat> &out, bool last) {
+  static_assert((P::WORD / P::BITS) % L == 0 && P::N % L == 0, "L must divide a beat's values and N");
+  typedef typename axis<P::WORD>::beat beat_t;
+  const int per_beat = P::WORD / P::BITS;
+  beat_t b;
+  b.data = 0;
+  for (int i = 0; i < P::N / L; i++) {
+    HILT_HLS(PIPELINE II = 1)
+    const int slot = (i * L) % per_beat;
+    const vec<L> v = in.read();
+    for (int s = 0; s < L; s++) {
+      HILT_HLS(UNROLL)
+      b.data.range((slot + s) * P::BITS + P::BITS - 1, (slot + s) * P::BITS) = (uint64_t)(int64_t)v.v[s];
+    }
+    if (slot + L == per_beat || i == P::N / L - 1) {
+      b.keep = -1;
+      b.strb = -1;
+      b.last = (last && i == P::N / L - 1) ? 1 : 0;
+      out.write(b);
+      b.data = 0;
+    }
+  }
+}
+
 /// One input section into an array of N elements (weights, biases). P: N, BITS, WORD.
 template <class P, class T>
 void unpack_to_array(hls::stream<typename axis<P::WORD>::beat> &in, T *dst) {

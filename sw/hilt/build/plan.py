@@ -75,7 +75,7 @@ def make_plan(net: Network, board: Board, freq_mhz: float, bits: int, cap: float
     else:
         hardware = parse_plan(_plan_object(plan_path), net, target=HLS, mode=mode, bits=bits,
                               acc_bits=ACC_BITS[bits], freq_mhz=freq_mhz, board=board.key, batch=space.batch)
-        check_hls_builds(hardware)
+        check_hls_builds(hardware, net)
         if hardware.bits != bits:
             raise HiltError(f"{plan_path}: the plan is for {hardware.bits}-bit operands, the build for {bits} "
                             f"(--bits)")

@@ -105,8 +105,10 @@ def _asserts(name: str, fields: dict) -> list[tuple[str, str]]:
         out += [(f"{p}O % {p}G == 0 && ({p}O / {p}G) % {p}PE == 0", f"{name}: PE must divide the outputs per group"),
                 (f"{p}K % {p}SIMD == 0", f"{name}: SIMD must divide the inputs per output"),
                 (f"{p}ACC_BITS <= 64", f"{name}: accumulators are computed in 64 bits")]
-    if "PPC" in fields:
-        out.append((f"{p}PPC == 1", f"{name}: the window generator takes one pixel per cycle"))
+    if "PPC" in fields and "HP" in fields:
+        out.append((f"({p}W * {p}C) % {p}PPC == 0", f"{name}: PPC must divide an image row's values"))
+    elif "PPC" in fields:
+        out.append((f"{p}PPC == 1", f"{name}: only a window generator takes several values per cycle"))
     if "KH" in fields and "O" in fields:
         out.append((f"{p}K == {p}C / {p}G * {p}KH * {p}KW", f"{name}: K is one group's window"))
     if "HP" in fields:
@@ -132,7 +134,7 @@ def _backward_context(q: QModel, ctx_layers: list[dict], plan: HardwarePlan) -> 
         fe_out, fe_in = error_format(q, i + 1), error_format(q, i)
         if layer.weighted:
             c["fields"] += [("GRAD_SHIFT", fe_out.frac + ql.in_fmt.frac - ql.grad_fmt.frac),
-                            ("BIAS_GRAD_SHIFT", fe_out.frac - ql.bias_grad_fmt.frac)]
+                            ("BIAS_GRAD_SHIFT", fe_out.frac - ql.bias_grad_fmt.frac), ("ERR_BITS", plan.err_bits)]
             grad = f"hilt::{layer.op}_grad<{n}_p>(tx{i}, {{err}}, {n}_g, {n}_gb)"
             if layer.name in plan.deferred():  # the batch's inputs and errors, gradients at the boundary
                 grad = f"hilt::dense_grad_deferred<{n}_p, DEFERRED_BATCH>(tx{i}, {{err}}, {n}_xs, {n}_es, sample)"
@@ -181,6 +183,17 @@ def _stream_context(q: QModel, ctx_layers: list[dict], tap_sizes: list[int], bea
             "statuses": [(st.name, int(st)) for st in interface.Status], "fifo_depths": {"forward": depths}}
 
 
+def _folded_arrays(weighted: list[dict], backward: dict | None) -> list[dict]:
+    """The weight matrices a matrix-vector unit reads, each with the config struct whose PE x SIMD it is
+    partitioned by: the forward weights (and biases), and the conv error units' rotated copies (_wr)."""
+    out = [{"array": f"{c['name']}_w", "bias": f"{c['name']}_b", "p": f"{c['name']}_p"} for c in weighted]
+    for st in (backward or {}).get("structs", []):
+        if st["name"].endswith("_e"):  # no bias: the conv error units share one zero ROM; a dense layer's
+            # tied error unit (_t) reads the forward weights, partitioned for its swapped folding already
+            out.append({"array": st["name"][:-2] + "_wr", "bias": None, "p": f"{st['name']}_p"})
+    return out
+
+
 def _tied(fwd, layer: Layer):
     """A unit the plan does not list (an inference plan in a project with a backward pipeline): 1 x 1, or
     a dense layer's error unit tied to its forward unit (pe and simd swapped)."""
@@ -203,7 +216,7 @@ def project_plan(q: QModel, board=None, freq_mhz: float = 200.0, folding: dict[s
         return default_plan(net, folding, target=HLS, mode=mode, bits=q.bits, acc_bits=q.acc_bits,
                             freq_mhz=freq_mhz, board=getattr(board, "key", "generic"))
     check_plan(net, plan)
-    check_hls_builds(plan)
+    check_hls_builds(plan, net)
     if plan.bits != q.bits:
         raise HiltError(f"the plan is for {plan.bits}-bit operands, the model is quantized to {q.bits} bits")
     if plan.mode == "train" and (forward_only or design_mode(q) != "train"):
@@ -223,9 +236,19 @@ def design_mode(q: QModel) -> str:
     return "train" if _has_backward(q) else "infer"
 
 
-def check_hls_builds(plan: HardwarePlan) -> None:
-    """Refuse a plan asking for what the generated HLS does not build (a model-target plan's URAM, ppc > 1 ...)."""
+def check_hls_builds(plan: HardwarePlan, net=None) -> None:
+    """Refuse a plan asking for what the generated HLS does not build (a model-target plan's URAM, a ppc
+    the window generator cannot take: ``hilt.dse.perf.ppc_choices`` with value beats)."""
+    from ..dse.perf import ppc_choices
+
     unbuilt = plan.unbuilt(HLS)
+    if net is not None and not unbuilt:
+        for i, layer in enumerate(net.layers):
+            lp = next((lp for lp in plan.layers if lp.name == layer.name), None)
+            for u in lp.units if lp else ():
+                if u.ppc not in ppc_choices(layer, u.kind, i == 0, HLS.beat):
+                    unbuilt.append(f"{lp.name}.{u.kind}: ppc={u.ppc} (the HLS window generator takes "
+                                   f"{'/'.join(map(str, ppc_choices(layer, u.kind, i == 0, HLS.beat)))} here)")
     if unbuilt:
         raise HiltError(f"the plan ({plan.target} target) asks for what the generated HLS does not build: "
                         f"{'; '.join(unbuilt[:4])}{' ...' if len(unbuilt) > 4 else ''}; search with "
@@ -303,6 +326,8 @@ def compile_project(q: QModel, out_dir: str | Path, board=None, freq_mhz: float 
            "memories": [(m.upper(), v) for m, v in MEMORIES.items()], "plan": _plan_context(net, plan),
            "deferred_batch": plan.batch if plan.deferred() else 0, **_memory_context(arrays, board, cap),
            **_stream_context(q, ctx_layers, tap_sizes, beat_bits(board))}
+    ctx["folded"] = _folded_arrays(ctx["weighted"], backward)
+    ctx["lanes"] = dict(ctx_layers[0]["fields"]).get("PPC", 1)  # the image's values per beat into the first conv
     if backward:
         ctx["fifo_depths"]["backward"] = {name: depth for name, depth in backward["streams"]}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,

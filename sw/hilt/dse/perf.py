@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -68,16 +69,26 @@ def ppc_of(f: LayerFolding) -> int:
     return getattr(f, "ppc", 1)
 
 
-def ppc_choices(layer: Layer, unit: str, first_stage: bool) -> list[int]:
+def ppc_choices(layer: Layer, unit: str, first_stage: bool, beat: str = "pixel") -> list[int]:
     """Pixels per cycle a conv's window generator may take. Only where it reads from memory that can
     deliver several pixels a cycle (the first stage, fed by the DMA, and its gradient unit, reading its
     stash), and only where the window floor can bind (more input than output pixels: an unpadded conv);
     elsewhere the stream from the stage before carries one pixel per cycle. ``ppc`` must divide the
-    input width (the line buffer is banked by column)."""
+    input width (the line buffer is banked by column).
+
+    With one value per beat (``beat="value"``, the generated HLS) ``ppc`` multiplies the generator's
+    rate the same way: ``ppc`` values a cycle, which the DMA's beats carry (8 or 16 of them). The
+    generator takes a padded row ``ppc`` positions a cycle; ``ppc`` divides an image row's values, so
+    no beat straddles two rows. Only the forward unit takes them (the HLS gradient unit is not folded)."""
     if not op_of(layer).windowed or unit == "err" or not first_stage:
         return [1]
     c, h, w = layer.in_shape
     _, ho, wo = layer.out_shape
+    if beat == "value":
+        if unit != "fwd":
+            return [1]
+        hp, wp = padded_hw(layer)
+        return [p for p in WINDOW_PPC if p == 1 or (hp * wp * c > ho * wo and (w * c) % p == 0)]
     return [p for p in WINDOW_PPC if p == 1 or (h * w > ho * wo and w % p == 0)]
 
 
@@ -89,26 +100,57 @@ def unit_work(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pix
     conv's forward and gradient units slide a window over their input (the gradient unit over the stashed
     one) taking ``ppc`` pixels per cycle, its error unit reads one error pixel per cycle; a dense unit's
     input vector arrives while it computes. With one value per beat (``beat="value"``, the generated HLS):
-    a window generator takes one value per cycle over the padded input (the error unit over the
-    zero-inserted error map), a dense unit reads its input vector first."""
+    a window generator takes one value per cycle over the padded input (``ppc`` values for the first
+    stage's, ``ppc_choices``; the error unit over the zero-inserted error map), a dense unit reads its
+    input vector first. The generated window generator reads the next row while it emits the windows of
+    the current output row: its count is ``generator_steps``, ``max(reads, beats)`` summed over rows."""
     n = fold(layer, f, unit)
     rows, cols = unit_matrix(layer, unit)
     if not op_of(layer).windowed:  # dense
         return (cols if beat == "value" else 0), n
     c, h, w = layer.in_shape
     o, ho, wo = layer.out_shape
-    if unit == "err":
-        kh, kw = layer.attrs["kernel"]
-        return ((h + kh - 1) * (w + kw - 1) * o if beat == "value" else ho * wo), h * w * n
-    if beat == "value":
+    kh, kw = layer.attrs["kernel"]
+    if unit == "err":  # a conv over the zero-inserted error map: o channels, stride 1, h x w outputs
+        hz, wz = h + kh - 1, w + kw - 1
+        return (generator_steps(hz, wz * o, kh, 1, h, w, o * kh * kw // f.simd) if beat == "value" else ho * wo), \
+            h * w * n
+    if beat == "value":  # the gradient unit's generator emits one window value a beat
         hp, wp = padded_hw(layer)
-        return hp * wp * c, ho * wo * n
+        lanes = f.simd if unit == "fwd" else 1
+        return generator_steps(hp, math.ceil(wp * c / ppc_of(f)), kh, layer.attrs["stride"][0], ho, wo,
+                               c * kh * kw // lanes), ho * wo * n
     return math.ceil(h * w / ppc_of(f)), ho * wo * n
 
 
+@lru_cache(maxsize=None)
+def generator_steps(rows: int, groups: int, kh: int, sh: int, ho: int, wo: int, beats: int) -> int:
+    """Steps of the generated window generator (hw/hls/hilt/layers.h ``slide``), one a cycle: one loop per
+    padded input row and one more, each step reading a group of ``groups`` a row (one value, or ``ppc``)
+    and emitting one of the ``beats`` per output pixel of the output row whose ``kh`` rows are complete."""
+    total = 0
+    for r in range(rows + 1):
+        top = r - kh
+        emits = wo * beats if top >= 0 and top % sh == 0 and top // sh < ho else 0
+        total += max(groups if r < rows else 0, emits)
+    return total
+
+
+def unit_out(layer: Layer, unit: str) -> int:
+    """Values a unit writes onto its output stream per sample: the forward unit its output, the error unit
+    the error at its input, the gradient unit none (it accumulates in its memory)."""
+    return 0 if unit == "grad" else int(np.prod(layer.out_shape if unit == "fwd" else layer.in_shape))
+
+
 def unit_cycles(layer: Layer, f: LayerFolding, unit: str = "fwd", beat: str = "pixel") -> int:
-    """Cycles per sample of a unit: its stream or its compute, whichever is longer (``unit_work``)."""
-    return max(unit_work(layer, f, unit, beat))
+    """Cycles per sample of a unit: its stream or its compute, whichever is longer (``unit_work``); with
+    one value per beat also at least one cycle per output value (the generated unit's output
+    serializer, however wide its PE); a dense gradient unit reads its whole input vector (the error
+    comes after it), then computes: the sum."""
+    if beat == "value" and unit == "grad" and not op_of(layer).windowed:  # reads its vector, then computes
+        return sum(unit_work(layer, f, unit, beat))
+    cycles = max(unit_work(layer, f, unit, beat))
+    return max(cycles, unit_out(layer, unit)) if beat == "value" else cycles
 
 
 def fixed_cycles(layer: Layer, beat: str = "pixel") -> int:
@@ -119,9 +161,10 @@ def fixed_cycles(layer: Layer, beat: str = "pixel") -> int:
     c, h, w = layer.in_shape
     if beat == "pixel":
         return h * w
-    if op_of(layer).windowed:
+    if op_of(layer).windowed:  # the window generator, emitting a channel's window value a beat
         hp, wp = padded_hw(layer)
-        return hp * wp * c
+        _, ho, wo = layer.out_shape
+        return generator_steps(hp, wp * c, layer.attrs["kernel"][0], layer.attrs["stride"][0], ho, wo, c)
     return c * h * w
 
 

@@ -153,7 +153,7 @@ class Space:
         tied = unit == "fwd" and tied_error(layer, first, self.mode)
         opts = []
         t = self.target
-        ppcs = [p for p in ppc_choices(layer, unit, layer is self.net.layers[0]) if p in t.ppc]
+        ppcs = [p for p in ppc_choices(layer, unit, layer is self.net.layers[0], t.beat) if p in t.ppc]
         fixed = unit == "grad" and not t.grad_folding
         for pe, simd, ppc in itertools.product([1] if fixed else _divisors(pe_rows(layer, unit)),
                                                [1] if fixed else _divisors(unit_matrix(layer, unit)[1]), ppcs):

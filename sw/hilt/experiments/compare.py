@@ -16,10 +16,11 @@ def _row(tap: str, a, b) -> dict:
 
 
 def compare_with_golden(project: str | Path, q, x_int: np.ndarray, labels: np.ndarray | None = None,
-                        timings: dict | None = None) -> list[dict]:
+                        timings: dict | None = None, csim: str = "bounded") -> list[dict]:
     """One row per compared tensor: {"tap", "equal", "mismatches"}. ``labels`` (and a project with a
     backward pipeline) add the errors at every activation and the gradients of every conv/dense layer.
-    ``timings`` gets the build, forward and backward seconds."""
+    ``timings`` gets the build, forward and backward seconds; ``csim``: the C-sim build
+    (``hilt.codegen.csim``: bounded, unbounded, vendor, threads)."""
     import time
 
     from .. import golden
@@ -28,9 +29,9 @@ def compare_with_golden(project: str | Path, q, x_int: np.ndarray, labels: np.nd
 
     project = Path(project)
     start = time.perf_counter()
-    build(project)
+    build(project, csim)
     built = time.perf_counter()
-    taps = run(project, x_int, "train_forward")
+    taps = run(project, x_int, "train_forward", csim=csim)
     ran = time.perf_counter()
     ref = golden.run(q, x_int)
     rows = [_row("input" if i == 0 else q.network.layers[i - 1].name, a, b) for i, (a, b) in enumerate(zip(taps, ref))]
@@ -39,7 +40,7 @@ def compare_with_golden(project: str | Path, q, x_int: np.ndarray, labels: np.nd
     backward = mapping(read_json(project / "manifest.json", "project manifest"), "manifest.json").get("backward")
     if backward and labels is not None:
         err = golden.error_at_logits(q, ref[-1], labels)
-        errors, grads = run_backward(project, ref, err)
+        errors, grads = run_backward(project, ref, err, csim=csim)
         bp = golden.backward(q, ref, err)
         rows += [_row(f"error {i}", errors[i], bp.errors[i]) for i in range(1, len(bp.errors))]
         if set(grads) != set(bp.grads):

@@ -14,10 +14,10 @@ stage (its input, a ReLU mask or pool argmax) in LUTRAM, BRAM, URAM or DDR.
 
 A :class:`Target` says what an implementation builds. ``MODEL`` is the streaming architecture the
 performance model describes in full; ``HLS`` is what the generated HLS code implements today (one value
-per stream beat, one pixel per cycle into window generators, BRAM/LUTRAM chosen by the tool, gradient
-units unfolded). A search for a target only proposes plans that target builds, and code generation
-refuses a plan its target does not build, so every figure the search prints for ``HLS`` describes code
-the project emits.
+per stream beat, ``ppc`` values per cycle into the first window generator and one elsewhere,
+BRAM/LUTRAM chosen by the tool, gradient units unfolded). A search for a target only proposes plans
+that target builds, and code generation refuses a plan its target does not build, so every figure the
+search prints for ``HLS`` describes code the project emits.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ class Target:
 
 
 MODEL = Target("model", "pixel", (1, 2, 4), ("bram", "uram", "lutram", "deferred"), STASHES, True)
-HLS = Target("hls", "value", (1,), ("bram", "uram", "lutram", "deferred"), (), False,
-             "pixel-wide streams, ppc > 1, per-layer stashes (the backward taps are FIFOs), folded gradient units",
+HLS = Target("hls", "value", (1, 2, 4), ("bram", "uram", "lutram", "deferred"), (), False,
+             "pixel-wide streams, per-layer stashes (the backward taps are FIFOs), folded gradient units",
              memory_plan=True)
 TARGETS = {t.name: t for t in (MODEL, HLS)}
 

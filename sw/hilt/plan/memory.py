@@ -105,13 +105,14 @@ def _local(name: str, layer: str, unit: str, role: str, words: int, width: int =
     return Array(name, layer, unit, role, words, width, auto_storage(words * width // banks), banks, 0, False)
 
 
-def _window_arrays(struct: str, geometry: tuple, layer: str, unit: str, window: bool) -> list[Array]:
-    """``slide``'s line buffer (KH rows, partitioned by row) over a C x (W-wide padded) map, and the conv
-    pixel's window of C x KH x KW values."""
+def _window_arrays(struct: str, geometry: tuple, layer: str, unit: str, window: str | None) -> list[Array]:
+    """``slide``'s line buffer (KH + 1 rows: KH for the windows, one being read; partitioned by row) over a
+    C x (W-wide padded) map, and the window of C x KH x KW values its unit keeps (``window``: its name, the
+    MVAU's ``x`` or the gradient unit's ``v``; None for a pool)."""
     c, wp, kh, kw = geometry
-    out = [_local(f"{struct}:line", layer, unit, "line buffer", kh * wp * c, banks=kh)]
+    out = [_local(f"{struct}:line", layer, unit, "line buffer", (kh + 1) * wp * c, banks=kh + 1)]
     if window:
-        out.append(_local(f"{struct}:window", layer, unit, "window", c * kh * kw))
+        out.append(_local(f"{struct}:{window}", layer, unit, "window", c * kh * kw))
     return out
 
 
@@ -140,7 +141,7 @@ def unit_arrays(layer: Layer, unit: UnitPlan, bits: int, tied: bool = False, bat
     if unit.kind == "fwd":
         out.append(Array(f"{s}_w", n, "fwd", "weights", o * k, bits, unit.storage, unit.pe, unit.simd * bits))
         if windowed:
-            out += _window_arrays(s, _slide_geometry(layer), n, "fwd", True)
+            out += _window_arrays(s, _slide_geometry(layer), n, "fwd", "x")
         else:
             out.append(_local(f"{s}:x", n, "fwd", "vector", k))
             if tied:  # the tied error unit's input vector
@@ -154,7 +155,7 @@ def unit_arrays(layer: Layer, unit: UnitPlan, bits: int, tied: bool = False, bat
         out.append(Array(f"{s}_wr", n, "err", "error weights", c_in * ke, bits, unit.storage, unit.pe,
                          unit.simd * bits))
         out.append(_local(f"{s}_z:e", n, "err", "map", ho * wo * o))
-        out += _window_arrays(f"{s}_e", (o, wd + kw - 1, kh, kw), n, "err", True)
+        out += _window_arrays(f"{s}_e", (o, wd + kw - 1, kh, kw), n, "err", "x")
     elif unit.kind == "grad":
         if unit.storage == "deferred":  # a stash of the batch's inputs and output errors instead of O x K sums
             out.append(Array(f"{s}_xs", n, "grad", "stash", batch * k, bits, placed(batch * k, bits, board)))
@@ -164,7 +165,7 @@ def unit_arrays(layer: Layer, unit: UnitPlan, bits: int, tied: bool = False, bat
                              unit.simd * GRAD_ACC_BITS))
             out.append(Array(f"{s}_gb", n, "grad", "gradients", o, GRAD_ACC_BITS, auto_storage(o * GRAD_ACC_BITS)))
             if windowed:  # conv_grad slides over the stored input with the forward struct
-                out += _window_arrays(s, _slide_geometry(layer), n, "grad", True)
+                out += _window_arrays(s, _slide_geometry(layer), n, "grad", "v")
             else:
                 out.append(_local(f"{s}:v", n, "grad", "vector", k))
     return out
@@ -214,7 +215,7 @@ def fixed_arrays(net: Network, mode: str, bits: int, board=None) -> list[Array]:
             o = int(layer.params["weight"].shape[0])
             out.append(Array(f"{s}_b", n, "", "biases", o, ACC_T_BITS, auto_storage(o * ACC_T_BITS)))
         elif op_of(layer).windowed:  # pools: a line buffer, no window
-            out += _window_arrays(s, _slide_geometry(layer), n, "", False)
+            out += _window_arrays(s, _slide_geometry(layer), n, "", None)
         elif layer.op == "lrn":
             out.append(_local(f"{s}:x", n, "", "vector", layer.in_shape[0]))
         if mode == "train" and not layer.weighted and op_of(layer).hls_buffers_tap:  # max-pool backward: the
