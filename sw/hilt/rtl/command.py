@@ -184,7 +184,8 @@ def cmd_rtlsynth(args) -> int:
         raise HiltError("--rtl-dir names the twin of one project; give one DIR with it")
     if args.refit and len(args.projects) < 4 and not any(p.endswith(".json") for p in args.projects):
         raise HiltError(f"--refit needs four or more designs to fit four coefficients (got {len(args.projects)})")
-    synth.yosys()
+    if any(not (p.endswith(".json") and Path(p).is_file()) for p in args.projects):
+        synth.yosys()  # before any work; earlier reports alone (a refit) need no yosys
     rows = []
     for path in args.projects:
         if path.endswith(".json") and Path(path).is_file():  # an earlier report: its designs, not synthesised again
