@@ -459,3 +459,26 @@ def test_alexnet_on_pynq_z2_does_not_fit_and_says_why(capsys):
     # with URAM next to BRAM, the bound on block memory as a whole names it
     with pytest.raises(HiltError, match=r"block memory \(BRAM18 \+ URAM\).*layer fc6"):
         search(Space(zoo.network("alexnet"), load_board("zcu104"), 200.0, "infer"), 0.8)
+
+
+def test_backward_mode_model_counts_the_tap_fifos_at_lenet5_smallest_folding():
+    """MODE_BACKWARD at 1 x 1: sample s+1's relu1 tap waits in its one-sample FIFO until sample s's error
+    reaches relu1's mask, down the whole error chain (fc3, fc2, fc1 error units, pool2 backward, conv2's
+    error unit, pool1 backward: each one's cycles per sample, counted by hand here), and the sections after
+    it (pool1 .. fc3 and the logits error: fields, and a cycle for each closing padding) follow. The RTL
+    twin measured 388,221 cycles (docs/rtl.md); the training pipeline's slowest stage alone is 345,600."""
+    from hilt.dse.backward_mode import backward_call
+
+    net = zoo.network("lenet5", seed=0)
+    chain = 84 * 10 + 120 * 84 + 256 * 120 + 8 * 8 + 12 * 12 * 6 * 16 * 25 + 24 * 24
+    after = 144 + 64 + 64 + 16 + 16 + (8 + 1) * 2 + (6 + 1) * 2 + (1 + 1) + (2 + 1)
+    got = backward_call(net, {}, ppc=1, beat_bits=128)
+    assert got["chain_cycles"] == chain and got["ii_cycles"] == chain + after == 388_221
+    assert "relu1" in got["bound"] and got["slowest_unit"] == 345_600
+    # folded units shorten the chain; then the input stream (every tap, one field a cycle) may bind
+    units = {}
+    for layer in net.weighted_layers():
+        o = layer.out_shape[0]
+        units[(layer.name, "grad")], units[(layer.name, "err")] = UnitFolding(o, 1), UnitFolding(1, o)
+    folded = backward_call(net, units, ppc=1)
+    assert folded["chain_cycles"] < chain and folded["ii_cycles"] < got["ii_cycles"]

@@ -5,7 +5,9 @@
 // bits of s_data); with s_end the field closes a section: the rest of its beat is padded with zeros, so
 // the next section starts on a new beat. With s_last as well, the beat that closes the section carries
 // TLAST (the end of the call's output). TKEEP and TSTRB are all ones. m_axis_* is the AXI4-Stream
-// master; fields are taken while fewer than BEAT bits wait, one per cycle.
+// master; fields are taken while fewer than BEAT bits wait after this cycle's beat has left, one per cycle
+// (a beat leaving and a field arriving share a cycle, so a stream of fields narrower than a beat moves at
+// one field per cycle).
 module hilt_pack #(
     parameter int BEAT = 64,
     parameter int MAXW = 64,
@@ -42,7 +44,7 @@ module hilt_pack #(
   assign m_axis_tkeep = '1;
   assign m_axis_tstrb = '1;
   assign m_axis_tlast = last_pending && count == CW'(BEAT);
-  assign s_ready = count < CW'(BEAT) && !last_pending;
+  assign s_ready = after < CW'(BEAT) && !last_pending;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin

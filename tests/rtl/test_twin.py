@@ -92,6 +92,17 @@ def test_lenet5_zcu104_bit_exact_in_every_mode_with_backpressure_and_reset(train
     pred = twin.predicted(trained_q, folding, ppc)
     for key in ("ii_cycles", "latency_cycles"):
         assert abs(calls["infer"][key] - pred[key]) <= 0.1 * pred[key], (key, calls["infer"], pred)
+    _backward_cycles_as_modelled(trained_q, rtl_dir, calls["backward"])
+
+
+def _backward_cycles_as_modelled(q, rtl_dir, measured):
+    """MODE_BACKWARD's measured II and latency are the DSE's model of that mode (within 10 %)."""
+    import json
+
+    info = json.loads((rtl_dir / "rtl.json").read_text())
+    pred = twin.predicted_backward(q, info["folding"], info["backward_units"], info["ppc"], info["beat_bits"])
+    for key in ("ii_cycles", "latency_cycles"):
+        assert abs(measured[key] - pred[key]) <= 0.1 * pred[key], (key, measured[key], pred)
 
 
 def test_lenet5_generated_top_is_lint_clean(trained_q, lenet_zcu104):
@@ -208,6 +219,7 @@ def test_lenet5_smallest_folding_bit_exact(trained_q, mnist_splits, tmp_path):
     pred = twin.predicted(trained_q, design.context(trained_q)["folding"])
     for key in ("ii_cycles", "latency_cycles"):
         assert abs(calls["infer"][key] - pred[key]) <= 0.1 * pred[key], (key, calls["infer"], pred)
+    _backward_cycles_as_modelled(trained_q, tmp_path / "rtl", calls["backward"])
 
 
 @pytest.mark.heavy

@@ -137,7 +137,7 @@ def cmd_rtlsim(args) -> int:
     ran = time.perf_counter()
     pred = twin.predicted(q, info.get("folding", {}), info.get("ppc", 1))
     pred_bwd = twin.predicted_backward(q, info.get("folding", {}), info.get("backward_units", {}),
-                                       info.get("ppc", 1)) if backward else None
+                                       info.get("ppc", 1), info["beat_bits"]) if backward else None
     modes = []
     for c in result.get("calls", []):
         row = {"mode": c["name"], "ok": bool(c.get("ok")), "bit_exact": c.get("equal"),
@@ -158,8 +158,8 @@ def cmd_rtlsim(args) -> int:
               (f"  failed: {', '.join(m['failed_checks'])}" if m["failed_checks"] else ""))
     print(f"  DSE model: II {pred['ii_cycles']} cycles, latency {pred['latency_cycles']} cycles")
     if pred_bwd:
-        print(f"  DSE model, backward stages: II {pred_bwd['ii_cycles']} cycles, latency "
-              f"{pred_bwd['latency_cycles']} cycles")
+        print(f"  DSE model, MODE_BACKWARD: II {pred_bwd['ii_cycles']} cycles (bound by {pred_bwd['bound']}; the "
+              f"slowest backward stage {pred_bwd['pipeline_ii_cycles']}), latency {pred_bwd['latency_cycles']} cycles")
     if args.json:
         write_json(args.json, {"project": str(project), "rtl": str(rtl), "top": info["top"], "samples": len(x),
                                "build_seconds": built - start, "run_seconds": ran - built, "bit_exact": ok,

@@ -199,12 +199,14 @@ def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
             "stages": {f"{s.layer}.{s.unit}": s.cycles for s in st}}
 
 
-def predicted_backward(q: QModel, folding: dict, backward_units: dict, ppc: int = 1) -> dict:
-    """The DSE performance model's figures for the backward stages of the training pipeline at this
-    folding (``backward_units``: "layer.err" / "layer.grad" -> pe, simd, as rtl.json lists them): the
-    slowest backward stage's cycles per sample (what bounds MODE_BACKWARD's II) and the fills of the error
-    chain plus that II (its latency). The loss stage is the host's here and is left out."""
+def predicted_backward(q: QModel, folding: dict, backward_units: dict, ppc: int = 1, beat_bits: int = 128) -> dict:
+    """The DSE's figures for MODE_BACKWARD at this folding (``backward_units``: "layer.err" / "layer.grad" ->
+    pe, simd, as rtl.json lists them): II and latency from ``dse.backward_mode`` (taps streamed in, tap
+    FIFOs one sample deep; ``bound`` names what sets the II), and ``pipeline_ii_cycles``, the slowest
+    backward stage of the training pipeline (``perf.stages``), what the mode would reach if the taps never
+    waited."""
     from ..dse import perf
+    from ..dse.backward_mode import backward_call
 
     first = q.network.weighted_layers()[0].name
     units = {}
@@ -215,6 +217,5 @@ def predicted_backward(q: QModel, folding: dict, backward_units: dict, ppc: int 
         name, kind = key.rsplit(".", 1)
         units[(name, kind)] = perf.UnitFolding(f["pe"], f["simd"], ppc if name == first and kind == "grad" else 1)
     st = [s for s in perf.stages(q.network, units, "train") if s.unit in ("err", "grad") or s.unit.endswith("_bwd")]
-    ii = max(s.cycles for s in st)
-    return {"ii_cycles": ii, "latency_cycles": sum(s.fill for s in st if s.on_path) + ii,
-            "stages": {f"{s.layer}.{s.unit}": s.cycles for s in st}}
+    return {**backward_call(q.network, units, ppc, beat_bits, q.bits),
+            "pipeline_ii_cycles": max(s.cycles for s in st), "stages": {f"{s.layer}.{s.unit}": s.cycles for s in st}}
