@@ -12,7 +12,8 @@ sample deep (the accelerator's declared depth). That makes the II a property of 
 - **the tap FIFOs**: sample s+1's section of tap t can only finish entering once sample s's tap t has
   left its FIFO, and that happens when s's error reaches the tap's reader, the chain's delay after s's
   error came in. The sections after t and the error of s+1 follow, so the II is at least
-  ``chain delay to the reader + the input fields after tap t``; a reader that holds ``k`` samples itself
+  ``chain delay to the reader + the input fields after tap t`` (plus what tap t's section takes to stream
+  in beyond the time its reader takes to let the previous one go); a reader that holds ``k`` samples itself
   (a max-pool backward unit its one input buffer, a gradient unit its two banks) spreads that over
   ``1 + k`` samples. A ReLU's backward is a mask applied as the error streams: its output tap is held
   until the error passes, no sample longer.
@@ -22,7 +23,8 @@ error at their output, then compute ``unit_cycles``), pool backward units (both 
 cycle out); ReLU masks and flattens add nothing. Latency (first sample, empty pipeline): its input, then
 the chain, with the errors leaving in stream order (last layer first), each section as soon as it is
 computed and the previous one has left. Checked against the RTL twin (docs/rtl.md): LeNet-5 at the DSE's
-ZCU104 training plan and at 1 x 1, II equal to the cycle.
+ZCU104 training plan and at 1 x 1, the SVHN net at its ZCU104 training plan: II and latency within 0.1 %
+without backpressure.
 """
 
 from __future__ import annotations
@@ -67,8 +69,11 @@ def backward_call(net: Network, units: dict[tuple[str, str], LayerFolding], ppc:
     after = [sum(ins[t + 1:]) for t in range(len(taps))]
 
     delay, busiest = 0, ("no unit", 0)
+    span = ins[-1]  # cycles the error stream at this point of the chain takes to pass
     ready = {}  # tap -> its error complete (cycles after the logits error came in)
-    waits = []  # (tap, cycles after the error came in when its reader lets it go, samples the reader holds)
+    # (tap, cycles after the error came in when its reader has let it go, samples the reader holds, cycles
+    # the reader takes to let it go: a ReLU mask as fast as the error passes, the others as it streams in)
+    waits = []
     for i in reversed(range(len(layers))):
         layer = layers[i]
         op = op_of(layer)
@@ -77,19 +82,19 @@ def backward_call(net: Network, units: dict[tuple[str, str], LayerFolding], ppc:
             if i == 0:  # the first layer's gradient unit reads the image as it streams: ppc pixels a field
                 g = Folding(g.pe, g.simd, ppc)
             grad = unit_cycles(layer, g, "grad")
-            waits.append((i, delay + grad, 2))  # two banks
+            waits.append((i, delay + grad, 2, ins[i]))  # two banks
             busiest = max(busiest, (f"{layer.name} gradient unit", grad), key=lambda b: b[1])
             if i == 0:
                 break
             err = unit_cycles(layer, units.get((layer.name, "err"), LayerFolding()), "err")
-            delay += err
+            delay, span = delay + err, err  # its results leave as they are computed
             busiest = max(busiest, (f"{layer.name} error unit", err), key=lambda b: b[1])
         elif op.fuses:  # a ReLU: its output tap masks the error as it streams
-            waits.append((i + 1, delay, 0))
+            waits.append((i + 1, delay, 0, span))
         elif layer.op != "flatten":  # a pool: its input tap and the whole error, then a pixel a cycle
-            delay += fixed_cycles(layer)
+            delay, span = delay + fixed_cycles(layer), fixed_cycles(layer)
             busiest = max(busiest, (f"{layer.name} backward", fixed_cycles(layer)), key=lambda b: b[1])
-            waits.append((i, delay, 1))
+            waits.append((i, delay, 1, ins[i]))
         ready[i] = delay
 
     out_cycles, left = 0, 0
@@ -97,8 +102,12 @@ def backward_call(net: Network, units: dict[tuple[str, str], LayerFolding], ppc:
         section = _cycles(*taps[t], ERR_BITS, beat_bits, False)
         out_cycles += section
         left = max(left + section, ready[t])
-    tap, free, held = max(waits, key=lambda w: (w[1] + after[w[0]]) / (1 + w[2]))
-    serial = math.ceil((free + after[tap]) / (1 + held))
+    def bound(wait):  # the next sample's tap enters as this one's leaves, but no faster than it streams
+        tap, free, held, drain = wait
+        return (free + max(0, ins[tap] - drain) + after[tap]) / (1 + held)
+
+    tap = max(waits, key=bound)[0]
+    serial = math.ceil(max(bound(w) for w in waits))
     names = ["input"] + [layer.name for layer in layers]
     candidates = [(sum(ins), "the input stream"), (out_cycles, "the output stream"), (busiest[1], busiest[0]),
                   (serial, f"tap {names[tap]}'s FIFO: held until the error reaches its reader")]
