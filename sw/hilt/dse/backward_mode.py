@@ -68,7 +68,7 @@ def backward_call(net: Network, units: dict[tuple[str, str], LayerFolding], ppc:
         [_cycles(*taps[-1], ERR_BITS, beat_bits, True)]  # the logits error
     after = [sum(ins[t + 1:]) for t in range(len(taps))]
 
-    delay, busiest = 0, ("no unit", 0)
+    delay, units_cycles = 0, []  # (backward unit, its cycles per sample)
     span = ins[-1]  # cycles the error stream at this point of the chain takes to pass
     ready = {}  # tap -> its error complete (cycles after the logits error came in)
     # (tap, cycles after the error came in when its reader has let it go, samples the reader holds, cycles
@@ -83,17 +83,18 @@ def backward_call(net: Network, units: dict[tuple[str, str], LayerFolding], ppc:
                 g = Folding(g.pe, g.simd, ppc)
             grad = unit_cycles(layer, g, "grad")
             waits.append((i, delay + grad, 2, ins[i]))  # two banks
-            busiest = max(busiest, (f"{layer.name} gradient unit", grad), key=lambda b: b[1])
+            units_cycles.append((f"{layer.name} gradient unit", grad))
             if i == 0:
                 break
             err = unit_cycles(layer, units.get((layer.name, "err"), LayerFolding()), "err")
             delay, span = delay + err, err  # its results leave as they are computed
-            busiest = max(busiest, (f"{layer.name} error unit", err), key=lambda b: b[1])
+            units_cycles.append((f"{layer.name} error unit", err))
         elif op.fuses:  # a ReLU: its output tap masks the error as it streams
             waits.append((i + 1, delay, 0, span))
         elif layer.op != "flatten":  # a pool: its input tap and the whole error, then a pixel a cycle
-            delay, span = delay + fixed_cycles(layer), fixed_cycles(layer)
-            busiest = max(busiest, (f"{layer.name} backward", fixed_cycles(layer)), key=lambda b: b[1])
+            span = fixed_cycles(layer)
+            delay += span
+            units_cycles.append((f"{layer.name} backward", span))
             waits.append((i, delay, 1, ins[i]))
         ready[i] = delay
 
@@ -108,6 +109,7 @@ def backward_call(net: Network, units: dict[tuple[str, str], LayerFolding], ppc:
 
     tap = max(waits, key=bound)[0]
     serial = math.ceil(max(bound(w) for w in waits))
+    busiest = max(units_cycles, key=lambda u: u[1])
     names = ["input"] + [layer.name for layer in layers]
     candidates = [(sum(ins), "the input stream"), (out_cycles, "the output stream"), (busiest[1], busiest[0]),
                   (serial, f"tap {names[tap]}'s FIFO: held until the error reaches its reader")]

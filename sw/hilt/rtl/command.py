@@ -176,9 +176,8 @@ def cmd_rtlsynth(args) -> int:
     from ..commands.common import write_json
     from ..dse.boards import load_board
     from ..dse.resources import Coefficients, design_features
-    from ..dse.perf import UnitFolding
     from ..plan import HardwarePlan
-    from . import synth
+    from . import synth, twin
 
     if args.rtl_dir and len(args.projects) > 1:
         raise HiltError("--rtl-dir names the twin of one project; give one DIR with it")
@@ -202,9 +201,7 @@ def cmd_rtlsynth(args) -> int:
         print(f"synthesising {info['top']} ({project}) with yosys synth_xilinx -family {family} ...", flush=True)
         got = synth.synthesize(rtl, family, args.timeout)
         est = synth.estimate(q, info, board, plan)
-        first = q.network.weighted_layers()[0].name
-        units = {(n, "fwd"): UnitFolding(f["pe"], f["simd"], info.get("ppc", 1) if n == first else 1)
-                 for n, f in info["folding"].items()}
+        units = twin.model_units(q, info["folding"], None, info.get("ppc", 1))
         rows.append({"project": str(project), "top": info["top"], "board": board.key, "family": family,
                      "folding": info["folding"], "ppc": info.get("ppc", 1), "seconds": got["seconds"],
                      "yosys": got["total"], "modules": got["modules"], "estimate": est,

@@ -101,12 +101,9 @@ def _version(exe: str) -> str:
 def estimate(q, info: dict, board, plan=None, coef=None) -> dict[str, float]:
     """The DSE resource model's figure for the twin in ``info`` (rtl.json: its folding and first ppc),
     without the shell (the twin has no DMA or interconnect); storage as in ``plan`` when given."""
-    from ..dse.perf import UnitFolding
     from ..dse.resources import design_resources
+    from .twin import model_units
 
-    net = q.network
-    first = net.weighted_layers()[0].name
-    units = {(name, "fwd"): UnitFolding(f["pe"], f["simd"], info.get("ppc", 1) if name == first else 1)
-             for name, f in info["folding"].items()}
+    units = model_units(q, info["folding"], None, info.get("ppc", 1))
     storage = plan.storage() if plan is not None else {}
-    return design_resources(net, units, storage, board, "infer", q.bits, coef, shell=False)
+    return design_resources(q.network, units, storage, board, "infer", q.bits, coef, shell=False)

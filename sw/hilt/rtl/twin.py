@@ -183,9 +183,9 @@ def cycles_per_sample(beat_cycles: list[int], beats_per_sample: int, samples: in
     return {"latency_cycles": ends[0], "ii_cycles": ii}
 
 
-def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
-    """The DSE performance model's II and latency for the forward pipeline at ``folding``
-    (``ppc``: the first unit's input pixels per cycle)."""
+def model_units(q: QModel, folding: dict, backward_units: dict | None = None, ppc: int = 1) -> dict:
+    """rtl.json's foldings (forward per layer, ``backward_units`` as "layer.err" / "layer.grad") as the
+    performance model's units; the first layer's forward and gradient units take ``ppc`` pixels a cycle."""
     from ..dse import perf
 
     first = q.network.weighted_layers()[0].name
@@ -193,6 +193,18 @@ def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
     for name, f in folding.items():
         pe, simd = (f["pe"], f["simd"]) if isinstance(f, dict) else (f.pe, f.simd)
         units[(name, "fwd")] = perf.UnitFolding(pe, simd, ppc if name == first else 1)
+    for key, f in (backward_units or {}).items():
+        name, kind = key.rsplit(".", 1)
+        units[(name, kind)] = perf.UnitFolding(f["pe"], f["simd"], ppc if name == first and kind == "grad" else 1)
+    return units
+
+
+def predicted(q: QModel, folding: dict, ppc: int = 1) -> dict:
+    """The DSE performance model's II and latency for the forward pipeline at ``folding``
+    (``ppc``: the first unit's input pixels per cycle)."""
+    from ..dse import perf
+
+    units = model_units(q, folding, None, ppc)
     st = perf.stages(q.network, units, "infer")
     p = perf.performance(q.network, units, 1.0, "infer")
     return {"ii_cycles": p.ii_cycles, "latency_cycles": p.latency_cycles,
@@ -208,14 +220,7 @@ def predicted_backward(q: QModel, folding: dict, backward_units: dict, ppc: int 
     from ..dse import perf
     from ..dse.backward_mode import backward_call
 
-    first = q.network.weighted_layers()[0].name
-    units = {}
-    for name, f in folding.items():
-        pe, simd = (f["pe"], f["simd"]) if isinstance(f, dict) else (f.pe, f.simd)
-        units[(name, "fwd")] = perf.UnitFolding(pe, simd, ppc if name == first else 1)
-    for key, f in backward_units.items():
-        name, kind = key.rsplit(".", 1)
-        units[(name, kind)] = perf.UnitFolding(f["pe"], f["simd"], ppc if name == first and kind == "grad" else 1)
+    units = model_units(q, folding, backward_units, ppc)
     st = [s for s in perf.stages(q.network, units, "train") if s.unit in ("err", "grad") or s.unit.endswith("_bwd")]
     return {**backward_call(q.network, units, ppc, beat_bits, q.bits),
             "pipeline_ii_cycles": max(s.cycles for s in st), "stages": {f"{s.layer}.{s.unit}": s.cycles for s in st}}
