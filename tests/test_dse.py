@@ -281,9 +281,10 @@ def test_unit_resources_by_hand():
     net, coef = tiny(), Coefficients()
     d, c = net.layer("d"), net.layer("c")
     zcu, pynq = load_board("zcu104"), load_board("pynq-z2")
-    # dense forward (3, 4) hosting its tied error unit: 12 int8 lanes packed two per DSP48E2, plus 12 error lanes
+    # dense forward (3, 4) hosting its tied error unit: 12 int8 lanes, PE rows 0-1 packed two per DSP48E2 (one
+    # slice a SIMD lane) and row 2 alone: 2 x 4 DSPs, plus 12 error lanes
     r = unit_resources(d, "fwd", LayerFolding(3, 4), "bram", zcu, "train", 8, coef, tied=True)
-    assert r["dsp"] == 6 + 12 and r["bram18"] == 3  # three PEs, each 4 words of 32 bits
+    assert r["dsp"] == 8 + 12 and r["bram18"] == 3  # three PEs, each 4 words of 32 bits
     assert r["lut"] == 2 * (coef.lut_per_lane * 12 + coef.lut_per_unit)
     assert unit_resources(d, "fwd", LayerFolding(3, 4), "bram", pynq, "train", 8, coef, tied=True)["dsp"] == 24
     # conv gradient (4, 18): 72 lanes of 16-bit errors (no packing); 4 PEs x 1 word of 18 x 48-bit accumulators

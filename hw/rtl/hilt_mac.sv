@@ -2,17 +2,22 @@
 //
 // Parameters: PE (output channels in parallel), SIMD (inputs per channel per cycle), BITS (activation
 // width), WBITS (weight width), ACC_BITS (accumulator width; sums wrap at this width, as the contract's
-// fixed-width accumulator does).
+// fixed-width accumulator does), PACK (multiplies one DSP slice does: 2 on DSP48E2, 1 on DSP48E1).
 // Handshake: none of its own; the owner freezes it with en = 0. On a cycle with en && in_valid,
 // acc[p] <= (first ? init[p] : acc[p]) + sum_j act[j] * wgt[p][j]: the bias enters as the initial value
 // of the accumulation. The result is visible one cycle after the chunk that carried `last`.
-// Each product is a signed BITS x WBITS multiply that maps to one DSP48 (use_dsp).
+// Each product is a signed BITS x WBITS multiply that maps to a DSP48. With PACK = 2 and operands of at
+// most 8 bits, PE rows 2q and 2q + 1 share each lane's activation and one multiplier (Xilinx WP486's int8
+// packing): (w[2q+1] * 2^18 + w[2q]) * a fits the DSP48E2's 27 x 18 multiplier, its low 18 bits are
+// w[2q] * a exactly (|w * a| <= 2^14) and the rest, corrected by that low half's sign, w[2q+1] * a. So the
+// array costs ceil(PE / 2) * SIMD DSPs, the DSE's count; an odd last row multiplies on its own.
 module hilt_mac #(
     parameter int PE       = 1,
     parameter int SIMD     = 1,
     parameter int BITS     = 8,
     parameter int WBITS    = 8,
-    parameter int ACC_BITS = 32
+    parameter int ACC_BITS = 32,
+    parameter int PACK     = 1
 ) (
     input  logic                     clk,
     input  logic                     en,
@@ -23,15 +28,41 @@ module hilt_mac #(
     input  logic [  PE*ACC_BITS-1:0] init,
     output logic [  PE*ACC_BITS-1:0] acc
 );
-  for (genvar p = 0; p < PE; p++) begin : g_pe
-    (* use_dsp = "yes" *) logic signed [ACC_BITS-1:0] prod[SIMD];
-    logic signed [ACC_BITS-1:0] dot, base;
+  localparam int LOW = 18;  // the packed low product's field: the DSP48E2's B port width
+  localparam int PAIRS = (PACK == 2 && BITS <= 8 && WBITS <= 8) ? PE / 2 : 0;
+  localparam int PW = LOW + WBITS + 1;  // the packed weight pair (27 bits for 8-bit weights)
+  logic signed [ACC_BITS-1:0] prod[PE][SIMD];
+
+  for (genvar q = 0; q < PAIRS; q++) begin : g_pair
     for (genvar j = 0; j < SIMD; j++) begin : g_simd
-      assign prod[j] = ACC_BITS'($signed(act[j*BITS+:BITS]) * $signed(wgt[(p*SIMD+j)*WBITS+:WBITS]));
+      logic signed [WBITS-1:0] w_lo, w_hi;
+      logic signed [PW-1:0] wpair;
+      (* use_dsp = "yes" *) logic signed [PW+BITS-1:0] pp;
+      logic signed [LOW-1:0] lo;
+      logic signed [PW+BITS-LOW-1:0] hi;
+      assign w_lo = wgt[(2*q*SIMD+j)*WBITS+:WBITS];
+      assign w_hi = wgt[((2*q+1)*SIMD+j)*WBITS+:WBITS];
+      assign wpair = {w_hi[WBITS-1], w_hi, {LOW{1'b0}}} + PW'(w_lo);
+      assign pp = (PW + BITS)'(wpair) * (PW + BITS)'($signed(act[j*BITS+:BITS]));
+      assign lo = pp[LOW-1:0];
+      assign hi = pp[PW+BITS-1:LOW] + (PW + BITS - LOW)'(lo[LOW-1]);
+      assign prod[2*q][j] = ACC_BITS'(lo);
+      assign prod[2*q+1][j] = ACC_BITS'(hi);
     end
+  end
+  for (genvar p = 2 * PAIRS; p < PE; p++) begin : g_single
+    for (genvar j = 0; j < SIMD; j++) begin : g_simd
+      (* use_dsp = "yes" *) logic signed [BITS+WBITS-1:0] pp;
+      assign pp = (BITS + WBITS)'($signed(act[j*BITS+:BITS])) * (BITS + WBITS)'($signed(wgt[(p*SIMD+j)*WBITS+:WBITS]));
+      assign prod[p][j] = ACC_BITS'(pp);
+    end
+  end
+
+  for (genvar p = 0; p < PE; p++) begin : g_pe
+    logic signed [ACC_BITS-1:0] dot, base;
     always_comb begin
       dot = '0;
-      for (int j = 0; j < SIMD; j++) dot = dot + prod[j];
+      for (int j = 0; j < SIMD; j++) dot = dot + prod[p][j];
     end
     assign base = first ? $signed(init[p*ACC_BITS+:ACC_BITS]) : $signed(acc[p*ACC_BITS+:ACC_BITS]);
     always_ff @(posedge clk) begin

@@ -74,7 +74,7 @@ module tb_units (
 
   // 3 x 7 x 6 input, 3 x 3 kernel, stride 2, padding 1 -> 4 x 4 x 3 (HO = 4, WO = 3)
   hilt_mvu #(.C(3), .H(7), .W(6), .KH(3), .KW(3), .SH(2), .SW(2), .PT(1), .PL(1), .HO(4), .WO(3), .O(4),
-             .PE(2), .SIMD(3), .SHIFT(6), .IN_LANES(3)) u_conv (
+             .PE(2), .SIMD(3), .SHIFT(6), .IN_LANES(3), .PACK(2)) u_conv (
       .clk(clk), .rst_n(rst_n), .s_valid(cv_s_valid), .s_ready(cv_s_ready), .s_data(cv_s_data),
       .m_valid(cv_m_valid), .m_ready(cv_m_ready), .m_data(cv_m_data), .w_we(cv_w_we), .w_addr(cv_w_addr),
       .w_data(cv_w_data), .b_we(cv_b_we), .b_addr(cv_b_addr), .b_data(cv_b_data));
@@ -87,8 +87,8 @@ module tb_units (
       .m_valid(cw_m_valid), .m_ready(cw_m_ready), .m_data(cw_m_data), .w_we(cw_w_we), .w_addr(cw_w_addr),
       .w_data(cw_w_data), .b_we(cw_b_we), .b_addr(cw_b_addr), .b_data(cw_b_data));
 
-  // dense 12 -> 5, all outputs in parallel, 4 inputs per cycle, shift -1; 4 inputs per beat
-  hilt_mvu #(.C(12), .O(5), .PE(5), .SIMD(4), .SHIFT(-1), .IN_LANES(4)) u_dense (
+  // dense 12 -> 5, all outputs in parallel, 4 inputs per cycle, shift -1; 4 inputs per beat; DSP48E2 packing
+  hilt_mvu #(.C(12), .O(5), .PE(5), .SIMD(4), .SHIFT(-1), .IN_LANES(4), .PACK(2)) u_dense (
       .clk(clk), .rst_n(rst_n), .s_valid(dn_s_valid), .s_ready(dn_s_ready), .s_data(dn_s_data),
       .m_valid(dn_m_valid), .m_ready(dn_m_ready), .m_data(dn_m_data), .w_we(dn_w_we), .w_addr(dn_w_addr),
       .w_data(dn_w_data), .b_we(dn_b_we), .b_addr(dn_b_addr), .b_data(dn_b_data));

@@ -149,3 +149,24 @@ def test_rtlsynth_of_the_tiny_twin(tiny_q, tmp_path):
     assert y["dsp"] == 2 and y["lut"] > 100 and y["ff"] > 100
     assert sum("hilt_mvu" in m for m in row["modules"]) == 2 and any("hilt_ctrl" in m for m in row["modules"])
     assert row["estimate"]["dsp"] == 2 and row["features"] == {"lanes": 2, "units": 2, "fixed_stages": 1}
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed (apt-get install yosys)")
+@pytest.mark.parametrize("board", ["zcu104", "pynq-z2"])
+def test_mac_array_takes_the_dse_count_of_dsp_slices(board, tmp_path):
+    """PE 5 x SIMD 3 int8 lanes through synth_xilinx: on a DSP48E2 (ZCU104) rows 0-1 and 2-3 share a slice per
+    lane and row 4 has its own (ceil(5 / 2) x 3 = 9), on a DSP48E1 (PYNQ-Z2) one multiply each (15): the
+    DSE's count for that unit, from the packing the MVU is rendered with."""
+    from hilt.dse.resources import unit_dsp
+
+    b = load_board(board)
+    (tmp_path / "mac_top.sv").write_text(
+        "module mac_top (input logic clk, en, v, f, input logic [23:0] a, input logic [119:0] w,\n"
+        "                input logic [159:0] b, output logic [159:0] acc);\n"
+        f"  hilt_mac #(.PE(5), .SIMD(3), .PACK({b.macs_per_dsp})) u (.clk(clk), .en(en), .in_valid(v), .first(f),\n"
+        "      .act(a), .wgt(w), .init(b), .acc(acc));\nendmodule\n")
+    shutil.copy(design.LIBRARY / "hilt_mac.sv", tmp_path / "hilt_mac.sv")
+    (tmp_path / "rtl.json").write_text(json.dumps({"top": "mac_top", "sources": ["mac_top.sv", "hilt_mac.sv"]}))
+    got = synth.synthesize(tmp_path, synth.FAMILY[b.ps], timeout_s=600)
+    want = unit_dsp("fwd", design.LayerFolding(5, 3), b, 8)[0]
+    assert got["total"]["dsp"] == want == {"zcu104": 9, "pynq-z2": 15}[board]

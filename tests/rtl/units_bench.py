@@ -174,13 +174,17 @@ async def conv_mvu_two_pixels_per_beat_matches_golden(dut):
 
 @cocotb.test()
 async def dense_mvu_matches_golden(dut):
-    """A negative shift (left shift, then saturation) and accumulator wrap-around at 32 bits."""
+    """A negative shift (left shift, then saturation) and accumulator wrap-around at 32 bits; two multiplies
+    a DSP (rows 0-1 and 2-3 packed, row 4 alone) at the operands' extremes: -128 x -128 in either half."""
     await _start(dut)
     rng, nrng = random.Random(SEED), np.random.default_rng(SEED)
     w = nrng.integers(-128, 128, (5, 12))
+    w[0:2, 0:4] = [[-128, -128, 127, 0], [-128, 127, -128, -1]]
+    w[2:4, 4:8] = [[127, -128, 0, -1], [-128, -128, -128, 127]]
     bias = np.array([2**31 - 100, -2**31 + 50, 0, 40, -40])  # the first two wrap in the accumulator
     await _load(dut, "dn", w.reshape(-1), bias)
     x = nrng.integers(-128, 128, (3, 12))
+    x[0, 0:8] = [-128, -128, -128, 127, -128, 127, -1, -128]
     words = [_pack(x[n, 4 * b:4 * b + 4], 8) for n in range(3) for b in range(3)]
     ref = _golden_linear(x @ w.T, bias, -1)
     out = await _stream(dut, "dn", words, 3, rng)

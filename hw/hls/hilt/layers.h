@@ -118,6 +118,24 @@ struct window_banks {
   static const int CH_BANKS = (LANES + P::KH * P::KW - 1) / (P::KH * P::KW);
 };
 
+/// Two products of one activation in one multiply, as a DSP48E2 does two int8 MACs (Xilinx WP486):
+/// (w_hi * 2^18 + w_lo) * x fits its 27 x 18 multiplier; the low 18 bits are w_lo * x exactly (|w * x| <=
+/// 2^14 for 8-bit operands) and the rest, plus that half's sign bit, is w_hi * x.
+inline void mul_pair(acc_t w_lo, acc_t w_hi, acc_t x, acc_t &lo, acc_t &hi) {
+  const int_t<27> pair = w_hi * ((acc_t)1 << 18) + w_lo;
+  const int_t<8> a = x;
+  const int_t<35> p = pair * a;
+  HILT_HLS(BIND_OP variable = p op = mul impl = dsp)
+  lo = wrap((acc_t)p, 18);
+  hi = ((acc_t)p - lo) >> 18;
+}
+
+/// Weight (o, k) of a matrix-vector unit: W[o][k], or W[k][o] for a transposed (tied) one.
+template <bool TIED, class M>
+inline acc_t weight_at(M weight, int o, int k) {
+  return TIED ? (acc_t)weight[k][o] : (acc_t)weight[o][k];
+}
+
 /// Matrix-vector unit: out[o] = requantize(wrap(bias[o] + sum_k weight[o][k] * x[g(o) * K + k])) for the
 /// O outputs of each of N input vectors, PE outputs and SIMD inputs per cycle. P: O, G (groups), K (inputs
 /// per output), PE, SIMD, BITS, ACC_BITS, SHIFT. The accumulators are ACC_BITS-bit registers (int_t: ap_int
@@ -135,10 +153,12 @@ struct window_banks {
 /// \tparam N input vectors per sample (output pixels; 1 for a dense layer)
 /// \tparam TIED the weights are the forward matrix read transposed (a dense layer's error unit: M is
 ///               W[K][O], no bias); else M is W[O][K]
-template <class P, int N, bool TIED, class M>
+/// \tparam PACK multiplies one DSP slice does (the plan's PACK: 2 for int8 on a DSP48E2, mul_pair)
+template <class P, int N, bool TIED, int PACK = 1, class M>
 void mvau(hls::stream<vec<P::SIMD> > &in, M weight, const acc_t *bias, hls::stream<vec<P::PE> > &out) {
   typedef int_t<P::ACC_BITS> accum_t;
   const int KT = P::K / P::SIMD, TILES = P::O / P::PE, PER_GROUP = P::O / P::G;
+  const int PAIRS = PACK == 2 ? P::PE / 2 : 0;  // PE rows 2q and 2q + 1 share a multiplier per SIMD lane
   for (int n = 0; n < N; n++) {
     data_t x[P::G * P::K];  // the vector, kept for the group's later tiles: SIMD values in, SIMD out a step
     HILT_ARRAY(x);
@@ -157,13 +177,26 @@ void mvau(hls::stream<vec<P::SIMD> > &in, M weight, const acc_t *bias, hls::stre
           x[base + s] = v.v[s];
         }
       }
+      acc_t prod[P::PE][P::SIMD];
+      HILT_HLS(ARRAY_PARTITION variable = prod complete dim = 0)
+      for (int s = 0; s < P::SIMD; s++) {
+        HILT_HLS(UNROLL)
+        const int k = kt * P::SIMD + s;
+        for (int p = 0; p < P::PE; p++) {
+          HILT_HLS(UNROLL)
+          if (p >= 2 * PAIRS)
+            prod[p][s] = weight_at<TIED>(weight, o0 + p, k) * (acc_t)x[base + s];
+          else if (p % 2 == 0)
+            mul_pair(weight_at<TIED>(weight, o0 + p, k), weight_at<TIED>(weight, o0 + p + 1, k), x[base + s],
+                     prod[p][s], prod[p + 1][s]);
+        }
+      }
       for (int p = 0; p < P::PE; p++) {
         HILT_HLS(UNROLL)
         accum_t a = kt == 0 ? accum_t(TIED ? 0 : bias[o0 + p]) : acc[p];
         for (int s = 0; s < P::SIMD; s++) {
           HILT_HLS(UNROLL)
-          const int k = kt * P::SIMD + s;
-          a += (TIED ? (acc_t)weight[k][o0 + p] : (acc_t)weight[o0 + p][k]) * (acc_t)x[base + s];
+          a += prod[p][s];
         }
         acc[p] = a;
       }
@@ -237,7 +270,7 @@ void conv(hls::stream<In> &in, hls::stream<data_t> &out, const W weight[P::O][P:
   HILT_STREAM(vec<P::SIMD>, win, 2);
   HILT_STREAM(vec<P::PE>, y, 2);
   HILT_PROCESS(windows<P, P::SIMD>(in, win));
-  HILT_PROCESS(mvau<P, P::HO * P::WO, false>(win, weight, bias, y));
+  HILT_PROCESS(mvau<P, P::HO * P::WO, false, P::PACK>(win, weight, bias, y));
   HILT_PROCESS(serialize<P, P::PE, P::HO * P::WO * P::O>(y, out));
   HILT_DATAFLOW_END()
 }
@@ -266,7 +299,7 @@ void dense(hls::stream<data_t> &in, hls::stream<data_t> &out, const W weight[P::
   HILT_STREAM(vec<P::SIMD>, x, 2);
   HILT_STREAM(vec<P::PE>, y, 2);
   HILT_PROCESS(gather<P, P::SIMD>(in, x));
-  HILT_PROCESS(mvau<P, 1, false>(x, weight, bias, y));
+  HILT_PROCESS(mvau<P, 1, false, P::PACK>(x, weight, bias, y));
   HILT_PROCESS(serialize<P, P::PE, P::O>(y, out));
   HILT_DATAFLOW_END()
 }

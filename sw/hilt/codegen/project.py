@@ -20,6 +20,7 @@ import numpy as np
 from ..accel import interface
 from ..accel.interface import Mode
 from ..accel.order import hwc_columns, weight_arrays, weight_rows, weighted_pairs  # noqa: F401 (re-exported)
+from ..dse.boards import packed_macs
 from ..errors import HiltError
 from ..ir import Layer
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
@@ -45,7 +46,8 @@ FIELD_DOCS = {"PE": "plan: output channels in parallel", "SIMD": "plan: inputs p
               "IN_BEAT": "plan: values per beat on the input stream", "OUT_BEAT": "plan: values per output beat",
               "FIFO_DEPTH": "plan: beats of the output FIFO (not yet applied by the top function)",
               "ACC_BITS": "accumulator width (wrapped)", "SHIFT": "requantization shift", "BITS": "output word width",
-              "K": "inputs per output (one group's window)", "G": "groups", "O": "outputs"}
+              "K": "inputs per output (one group's window)", "G": "groups", "O": "outputs",
+              "PACK": "plan: multiplies per DSP slice (2: PE rows paired, layers.h mul_pair)"}
 MEMORIES = {"bram": 0, "uram": 1, "lutram": 2, "deferred": 3, "tied": 4}  # the plan's memory kinds in params.h
 BACKWARD_OPS = HLS_BACKWARD_OPS  # ops with a BP kernel (hilt.ops: hls_backward)
 
@@ -86,7 +88,7 @@ def _layer_context(q: QModel, ql, layer: Layer, plan: HardwarePlan, cname: str, 
     if op.weighted:
         f = lp.unit("fwd")
         fields.update(PE=f.pe, SIMD=f.simd, PPC=f.ppc, WEIGHT_MEMORY=f"MEM_{f.storage.upper()}", BITS=q.bits,
-                      ACC_BITS=plan.acc_bits, SHIFT=ql.shift)
+                      ACC_BITS=plan.acc_bits, SHIFT=ql.shift, PACK=packed_macs(plan.board, q.bits))
     lut, call = op.hls_lut(ql), op.hls_call(cname, inp, outp)
     fields.update(IN_BEAT=lp.in_beat, OUT_BEAT=lp.out_beat, FIFO_DEPTH=lp.fifo_depth)
     return {"name": cname, "op": layer.op, "in_shape": _shape(layer.in_shape), "out_shape": _shape(layer.out_shape),

@@ -45,6 +45,11 @@ class Board:
         """int8 MACs one DSP slice does per cycle: DSP48E2 (zynqmp) packs two, DSP48E1 (zynq7) one."""
         return 2 if self.ps == "zynqmp" else 1
 
+    def packed_macs(self, bits: int) -> int:
+        """Multiplies one DSP slice of a forward unit does at ``bits``-bit operands: two int8 products that
+        share their activation on a DSP48E2 (hw/rtl/hilt_mac.sv, the HLS ``mul_pair``), else one."""
+        return self.macs_per_dsp if bits <= 8 else 1
+
     def bytes_per_cycle(self, freq_mhz: float) -> float:
         """What the accelerator can move to or from DDR per PL cycle: one DMA beat, or less where the
         DDR itself is the limit."""
@@ -132,3 +137,11 @@ def load_board(spec: str) -> Board:
     from ..validate import read_yaml
 
     return parse_board(read_yaml(path, "board file"), path.name, path.stem.lower())
+
+
+def packed_macs(board: str, bits: int) -> int:
+    """``Board.packed_macs`` of the board a plan names; one for a board hilt does not know."""
+    try:
+        return load_board(board.lower()).packed_macs(bits)
+    except HiltError:
+        return 1

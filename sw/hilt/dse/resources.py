@@ -157,11 +157,13 @@ def stash_cost(total_bits: int, where: str, coef: Coefficients) -> dict[str, flo
 
 def unit_dsp(unit: str, f: LayerFolding, board: Board, bits: int, tied: bool = False) -> tuple[int, int]:
     """(DSP slices, MACs per cycle they can do) of a unit: int8 forward lanes pack ``macs_per_dsp`` to a
-    DSP; 16-bit operands and the error/gradient units (16-bit errors) one; a tied error unit adds its own."""
+    DSP; 16-bit operands and the error/gradient units (16-bit errors) one; a tied error unit adds its own.
+    Packed multiplies share their activation (hw/rtl/hilt_mac.sv): PE rows pair up, one DSP per pair and
+    SIMD lane, so an odd PE leaves its last row a DSP per lane that does one MAC."""
     lanes = f.pe * f.simd
-    packed = board.macs_per_dsp if bits <= 8 and unit == "fwd" else 1
+    packed = board.packed_macs(bits) if unit == "fwd" else 1
     extra = lanes if tied else 0
-    return math.ceil(lanes / packed) + extra, math.ceil(lanes / packed) * packed + extra
+    return math.ceil(f.pe / packed) * f.simd + extra, lanes + extra
 
 
 def unit_resources(layer: Layer, unit: str, f: LayerFolding, storage: str, board: Board, mode: str, bits: int,

@@ -45,7 +45,7 @@ class Conv(Linear):
                        ("C", o), ("H", hz), ("W", wz), ("KH", kh), ("KW", kw), ("SH", 1), ("SW", 1), ("PT", 0), ("PL", 0),
                        ("HP", hz), ("WP", wz), ("HO", h), ("WO", w), ("O", c_in), ("G", g), ("K", (o // g) * kh * kw),
                        ("PE", err.pe), ("SIMD", err.simd), ("BITS", err_bits), ("ACC_BITS", acc_bits),
-                       ("SHIFT", shift)]}]
+                       ("SHIFT", shift), ("PACK", 1)]}]  # 16-bit errors: one multiply per DSP
         return structs, [f"hilt::dilate_pad<{n}_z_p>({e}, {z})", f"hilt::conv<{n}_e_p, wgt_t>({z}, {e_in}, {n}_wr, zeros)"]
 
 

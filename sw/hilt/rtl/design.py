@@ -19,6 +19,7 @@ from ..accel import interface as itf
 from ..accel import order
 from ..accel.order import weight_arrays, weighted_pairs  # noqa: F401 (the twin's load stream)
 from ..codegen.project import c_name
+from ..dse.boards import packed_macs
 from ..errors import HiltError
 from ..ir.folding import LayerFolding, check_folding, default_folding, folding_to_json
 from ..plan import HardwarePlan
@@ -42,7 +43,7 @@ def _pixel(shape) -> tuple[int, int]:
     return (shape[1] * shape[2], shape[0]) if len(shape) == 3 else (1, int(np.prod(shape)))
 
 
-def _unit(q: QModel, ql, layer, folding: dict[str, LayerFolding], lanes_in: int) -> dict:
+def _unit(q: QModel, ql, layer, folding: dict[str, LayerFolding], lanes_in: int, pack: int) -> dict:
     op, a = layer.op, layer.attrs
     ctx = {"name": c_name(layer.name), "op": op, "in_shape": "x".join(map(str, layer.in_shape)),
            "out_shape": "x".join(map(str, layer.out_shape)),
@@ -63,8 +64,12 @@ def _unit(q: QModel, ql, layer, folding: dict[str, LayerFolding], lanes_in: int)
             raise HiltError(f"layer {layer.name}: the RTL twin's line buffer takes whole beats per row, but a row of "
                             f"{w * c} values is not a multiple of the {lanes_in} values per beat (choose a ppc that "
                             f"divides the width {w})")
+        if c % lanes_in and lanes_in % c:
+            raise HiltError(f"layer {layer.name}: the RTL twin's line buffer holds whole beats of one pixel's channels "
+                            f"or of whole pixels, but {lanes_in} values per beat neither divide nor are a multiple of "
+                            f"its {c} channels")
         p = {"C": c, "H": h, "W": w, "KH": kh, "KW": kw, "SH": sh, "SW": sw, "PT": pt, "PL": pl, "HO": ho, "WO": wo,
-             "O": o, "PE": f.pe, "SIMD": f.simd, "SHIFT": ql.shift, "IN_LANES": lanes_in}
+             "O": o, "PE": f.pe, "SIMD": f.simd, "SHIFT": ql.shift, "IN_LANES": lanes_in, "PACK": pack}
         k = c * kh * kw
         return {**ctx, "kind": "mvu", "p": p, "waddr_bits": max(1, (o * k - 1).bit_length()),
                 "baddr_bits": max(1, (o - 1).bit_length())}
@@ -186,8 +191,10 @@ def context(q: QModel, folding: dict[str, LayerFolding] | HardwarePlan | None = 
     the image moves ``ppc`` pixels per beat of the first link."""
     net = q.network
     plan = folding if isinstance(folding, HardwarePlan) else None
+    pack = 1
     if plan is not None:
         folding, ppc = plan_folding(plan, net)
+        pack = packed_macs(plan.board, q.bits)
     folding = {**default_folding(net), **(folding or {})}
     check_folding(net, folding)
     if beat_bits % 8 or beat_bits <= 0:
@@ -200,7 +207,7 @@ def context(q: QModel, folding: dict[str, LayerFolding] | HardwarePlan | None = 
     taps.append({"pixels": pixels, "lanes": lanes})
     widx = 0
     for ql, layer in zip(q.compute_layers(), net.layers):
-        unit = _unit(q, ql, layer, folding, lanes)
+        unit = _unit(q, ql, layer, folding, lanes, pack)
         if unit["kind"] == "mvu":
             unit["widx"] = widx
             widx += 1
@@ -231,7 +238,7 @@ def context(q: QModel, folding: dict[str, LayerFolding] | HardwarePlan | None = 
     return {"bwd": bwd, "name": name, "top": f"{name}_rtl", "source": source or net.name, "beat": beat_bits, "bits": q.bits,
             "acc_bits": q.acc_bits, "bias_bits": bb, "layers": layers, "taps": taps, "weighted": weighted,
             "in_maxw": in_maxw, "out_maxw": out_maxw,
-            "folding": folding_to_json(folding), "ppc": ppc,
+            "folding": folding_to_json(folding), "ppc": ppc, "pack": pack,
             "backward_units": {f"{n}.{k}": {"pe": pe, "simd": simd} for (n, k), (pe, simd) in bunits.items()}}
 
 
@@ -260,7 +267,7 @@ def write_rtl(q: QModel, out_dir: str | Path, folding=None, beat_bits: int = DEF
     for src in library_sources():
         shutil.copy(src, tmp / src.name)
     shutil.copy(LIBRARY / "lint.vlt", tmp / "lint.vlt")
-    info = {"top": ctx["top"], "beat_bits": beat_bits, "folding": ctx["folding"], "ppc": ppc,
+    info = {"top": ctx["top"], "beat_bits": beat_bits, "folding": ctx["folding"], "ppc": ppc, "pack": ctx["pack"],
             "sources": [f"{ctx['top']}.sv"] + [p.name for p in library_sources()], "waivers": "lint.vlt",
             "backward": ctx["bwd"] is not None, "backward_units": ctx["backward_units"],
             "interface": itf.describe(beat_bits)}
