@@ -31,42 +31,47 @@ module hilt_mac #(
   localparam int LOW = 18;  // the packed low product's field: the DSP48E2's B port width
   localparam int PAIRS = (PACK == 2 && BITS <= 8 && WBITS <= 8) ? PE / 2 : 0;
   localparam int PW = LOW + WBITS + 1;  // the packed weight pair (27 bits for 8-bit weights)
-  logic signed [ACC_BITS-1:0] prod[PE][SIMD];
+  // a product's and a chunk's sum's exact widths: the adder tree is no wider than its values, and the
+  // sum enters the ACC_BITS accumulator sign-extended (the same integers as adding at ACC_BITS)
+  localparam int MW = BITS + WBITS;
+  localparam int DW = MW + (SIMD > 1 ? $clog2(SIMD) : 0);
+  logic signed [MW-1:0] prod[PE][SIMD];
 
   for (genvar q = 0; q < PAIRS; q++) begin : g_pair
     for (genvar j = 0; j < SIMD; j++) begin : g_simd
       logic signed [WBITS-1:0] w_lo, w_hi;
       logic signed [PW-1:0] wpair;
-      (* use_dsp = "yes" *) logic signed [PW+BITS-1:0] pp;
+      (* use_dsp = "yes" *) logic signed [LOW+MW-1:0] pp;  // |pp| < 2^33: no bit of the product is lost
       logic signed [LOW-1:0] lo;
-      logic signed [PW+BITS-LOW-1:0] hi;
+      logic signed [MW-1:0] hi;
       assign w_lo = wgt[(2*q*SIMD+j)*WBITS+:WBITS];
       assign w_hi = wgt[((2*q+1)*SIMD+j)*WBITS+:WBITS];
       assign wpair = {w_hi[WBITS-1], w_hi, {LOW{1'b0}}} + PW'(w_lo);
-      assign pp = (PW + BITS)'(wpair) * (PW + BITS)'($signed(act[j*BITS+:BITS]));
+      assign pp = (LOW + MW)'(wpair) * (LOW + MW)'($signed(act[j*BITS+:BITS]));
       assign lo = pp[LOW-1:0];
-      assign hi = pp[PW+BITS-1:LOW] + (PW + BITS - LOW)'(lo[LOW-1]);
-      assign prod[2*q][j] = ACC_BITS'(lo);
-      assign prod[2*q+1][j] = ACC_BITS'(hi);
+      assign hi = pp[LOW+MW-1:LOW] + MW'(lo[LOW-1]);
+      assign prod[2*q][j] = MW'(lo);
+      assign prod[2*q+1][j] = hi;
     end
   end
   for (genvar p = 2 * PAIRS; p < PE; p++) begin : g_single
     for (genvar j = 0; j < SIMD; j++) begin : g_simd
-      (* use_dsp = "yes" *) logic signed [BITS+WBITS-1:0] pp;
-      assign pp = (BITS + WBITS)'($signed(act[j*BITS+:BITS])) * (BITS + WBITS)'($signed(wgt[(p*SIMD+j)*WBITS+:WBITS]));
-      assign prod[p][j] = ACC_BITS'(pp);
+      (* use_dsp = "yes" *) logic signed [MW-1:0] pp;
+      assign pp = MW'($signed(act[j*BITS+:BITS])) * MW'($signed(wgt[(p*SIMD+j)*WBITS+:WBITS]));
+      assign prod[p][j] = pp;
     end
   end
 
   for (genvar p = 0; p < PE; p++) begin : g_pe
-    logic signed [ACC_BITS-1:0] dot, base;
+    logic signed [DW-1:0] dot;
+    logic signed [ACC_BITS-1:0] base;
     always_comb begin
       dot = '0;
-      for (int j = 0; j < SIMD; j++) dot = dot + prod[p][j];
+      for (int j = 0; j < SIMD; j++) dot = dot + DW'(prod[p][j]);
     end
     assign base = first ? $signed(init[p*ACC_BITS+:ACC_BITS]) : $signed(acc[p*ACC_BITS+:ACC_BITS]);
     always_ff @(posedge clk) begin
-      if (en && in_valid) acc[p*ACC_BITS+:ACC_BITS] <= base + dot;
+      if (en && in_valid) acc[p*ACC_BITS+:ACC_BITS] <= base + ACC_BITS'(dot);
     end
   end
 endmodule
