@@ -116,11 +116,15 @@ def test_rtlsynth_takes_earlier_reports_for_a_refit(tmp_path, capsys):
     (tmp_path / "a.json").write_text(json.dumps({"designs": designs[:2]}))
     (tmp_path / "b.json").write_text(json.dumps({"designs": designs[2:]}))
     assert main(["rtlsynth", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--refit",
-                 str(tmp_path / "c.json")]) == 0
+                 str(tmp_path / "c.json"), "--json", str(tmp_path / "r.json")]) == 0
     coef = json.loads((tmp_path / "c.json").read_text())
     want = {"lut_per_lane": 10, "ff_per_lane": 20, "lut_per_unit": 100, "ff_per_unit": 200,
             "lut_per_fixed_stage": 50, "ff_per_fixed_stage": 60}
     assert coef == pytest.approx(want)
+    # each design as the refitted coefficients give it, beside Yosys' figure: exact for these linear designs
+    fit = json.loads((tmp_path / "r.json").read_text())["refit_fit"]
+    assert [(f["lut_refit"], f["ff_refit"]) for f in fit] == [(f["lut"], f["ff"]) for f in fit]
+    assert [f["lut"] for f in fit] == [d["yosys"]["lut_logic"] for d in designs]
     assert "lut_per_lane" in capsys.readouterr().out
     same = [dict(d, features={**d["features"], "units": 2, "fixed_stages": 1}) for d in designs]
     (tmp_path / "same.json").write_text(json.dumps({"designs": same}))

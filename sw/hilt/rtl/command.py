@@ -229,10 +229,31 @@ def cmd_rtlsynth(args) -> int:
         print("LUT/FF coefficients refitted to these Yosys designs (logic LUTs; LUTRAM is modelled as memory):")
         for k, v in report["refit"].items():
             print(f"  {k:20s} {getattr(base, k):8.1f} -> {v:8.1f}")
+        report["refit_fit"] = _refit_residuals(rows, fitted, features)
         write_json(args.refit, report["refit"])
     if args.json:
         write_json(args.json, report)
     return 0
+
+
+def _refit_residuals(rows: list[dict], fitted, features) -> list[dict]:
+    """Each design's logic LUTs and FFs as the refitted coefficients give them (per lane, unit and stage,
+    plus the designs' mean remainder as the constant: the twin's fixed logic, not a board's shell), next
+    to Yosys' figures, printed and returned for the report."""
+    print(f"  {'design':28s} {'LUT Yosys':>10s} {'refit':>8s} {'FF Yosys':>9s} {'refit':>8s}")
+    out = []
+    fit = {}
+    for kind in ("lut", "ff"):
+        slope = features[:, :3] @ [getattr(fitted, f"{kind}_per_{k}") for k in ("lane", "unit", "fixed_stage")]
+        measured = [r["yosys"]["lut_logic" if kind == "lut" else "ff"] for r in rows]
+        fit[kind] = slope + float(sum(m - s for m, s in zip(measured, slope)) / len(rows))
+    for i, r in enumerate(rows):
+        name = f"{r['top']} {Path(r.get('project', '')).name}".strip()
+        y = r["yosys"]
+        out.append({"design": name, "lut": y["lut_logic"], "lut_refit": round(float(fit["lut"][i])),
+                    "ff": y["ff"], "ff_refit": round(float(fit["ff"][i]))})
+        print(f"  {name[:28]:28s} {y['lut_logic']:10d} {out[-1]['lut_refit']:8d} {y['ff']:9d} {out[-1]['ff_refit']:8d}")
+    return out
 
 
 def _report_designs(path: str) -> list[dict]:
