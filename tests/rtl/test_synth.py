@@ -174,3 +174,19 @@ def test_mac_array_takes_the_dse_count_of_dsp_slices(board, tmp_path):
     got = synth.synthesize(tmp_path, synth.FAMILY[b.ps], timeout_s=600)
     want = unit_dsp("fwd", design.LayerFolding(5, 3), b, 8)[0]
     assert got["total"]["dsp"] == want == {"zcu104": 9, "pynq-z2": 15}[board]
+
+
+def test_refit_of_the_recorded_twin_reports(tmp_path):
+    """docs/rtlsynth_twin.json holds the Yosys reports behind docs/rtl.md's synthesis table (four tiny
+    foldings, tiny2, LeNet-5): the refit it documents comes back from them without Yosys, and every MAC
+    lane's DSP is where the model counts it (LeNet-5's 7 more are address constants)."""
+    from pathlib import Path
+
+    from hilt.cli import main
+
+    report = Path(__file__).resolve().parents[2] / "docs" / "rtlsynth_twin.json"
+    assert main(["rtlsynth", str(report), "--refit", str(tmp_path / "c.json")]) == 0
+    coef = json.loads((tmp_path / "c.json").read_text())
+    assert coef["lut_per_lane"] == pytest.approx(82.0, abs=0.05) and coef["ff_per_lane"] == pytest.approx(21.2, abs=0.05)
+    designs = json.loads(report.read_text())["designs"]
+    assert [d["yosys"]["dsp"] - d["estimate"]["dsp"] for d in designs] == [0, 0, 0, 0, 0, 7]
